@@ -1,0 +1,29 @@
+//! The core of warden: the barrier and its Shamir seal, the router and mount tables, the
+//! token store and the `sys/` backend.
+//!
+//! [`CoreBuilder`] makes a sealed [`Core`] over physical storage; `sys/init` and
+//! `sys/unseal` (through [`Core::initialize`] and [`Core::unseal`]) bring it up, and
+//! [`Core::handle_request`] serves every logical request.
+#![warn(missing_docs)]
+
+pub mod barrier;
+mod error;
+mod lifecycle;
+pub mod mount;
+mod mounting;
+mod random;
+mod request_handling;
+pub mod router;
+pub mod seal;
+mod sys;
+mod token_backend;
+pub mod token_store;
+pub mod view;
+
+pub use error::CoreError;
+pub use lifecycle::{
+    BUILD_DATE, Core, CoreBuilder, CoreConfig, DEFAULT_MAX_LEASE_TTL, InitResult, SealStatus,
+    SecretBytes, VERSION,
+};
+pub use mount::{MountConfig, MountEntry, MountTable};
+pub use request_handling::Handled;

@@ -1,0 +1,64 @@
+//! Random identifiers: accessors, token ids, mount accessors.
+
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// Fills `buf` from the system CSPRNG.
+///
+/// A failing system RNG leaves nothing safe to do, so this aborts the request by panicking,
+/// as every other crypto library does in that state.
+#[expect(
+    clippy::expect_used,
+    reason = "invariant: the OS random source does not fail on a running system"
+)]
+pub(crate) fn fill(buf: &mut [u8]) {
+    SystemRandom::new()
+        .fill(buf)
+        .expect("system random number generator failed");
+}
+
+/// `bytes` random bytes as lower-case hex (`2 * bytes` characters).
+pub(crate) fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    fill(&mut buf);
+    hex::encode(buf)
+}
+
+/// A random base62 string of `len` characters, without modulo bias (Vault's
+/// `base62.Random`).
+pub(crate) fn random_base62(len: usize) -> String {
+    let mut out = String::with_capacity(len);
+    let mut buf = [0u8; 64];
+    while out.len() < len {
+        fill(&mut buf);
+        for byte in buf {
+            // 62 * 4 = 248: bytes at or above it would bias the alphabet.
+            if byte < 248 {
+                out.push(char::from(BASE62[usize::from(byte % 62)]));
+                if out.len() == len {
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base62_has_the_length_and_alphabet() {
+        let value = random_base62(24);
+        assert_eq!(value.len(), 24);
+        assert!(value.bytes().all(|b| b.is_ascii_alphanumeric()));
+        assert_ne!(value, random_base62(24));
+    }
+
+    #[test]
+    fn hex_has_twice_the_bytes() {
+        assert_eq!(random_hex(4).len(), 8);
+    }
+}
