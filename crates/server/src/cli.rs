@@ -1,0 +1,156 @@
+//! The `warden` command line, in Vault's style: single-dash long flags (`-dev`,
+//! `-config=FILE`) work as well as double-dash ones, and flags come before positional
+//! arguments.
+
+mod server;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code for usage errors and API errors, as Vault uses it.
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "warden",
+    disable_version_flag = true,
+    about = "A Vault-compatible secrets server for Kubernetes workloads"
+)]
+struct Cli {
+    /// Print the version and exit.
+    #[arg(long = "version")]
+    version: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start a server.
+    Server(server::ServerArgs),
+    /// Print the version.
+    Version,
+}
+
+/// Rewrites Vault's single-dash long flags (`-dev`, `-config=x`) to clap's double-dash
+/// form. Single-letter flags (`-h`) and a bare `-` (stdin) are left alone; everything after
+/// `--` is passed through.
+pub fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    let mut out = Vec::new();
+    let mut passthrough = false;
+    for (index, arg) in args.into_iter().enumerate() {
+        if index == 0 || passthrough {
+            out.push(arg);
+            continue;
+        }
+        match arg.to_str() {
+            Some("--") => {
+                passthrough = true;
+                out.push(arg);
+            }
+            Some(text) if text.starts_with('-') && !text.starts_with("--") && text.len() > 2 => {
+                out.push(OsString::from(format!("-{text}")));
+            }
+            _ => out.push(arg),
+        }
+    }
+    out
+}
+
+/// The version line Vault prints: `Vault v1.2.3`, with our name.
+pub fn version_line() -> String {
+    format!("Warden v{} (Vault API compatible)", warden_core::VERSION)
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let args = normalize_args(std::env::args_os());
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    if cli.version {
+        println!("{}", version_line());
+        return ExitCode::SUCCESS;
+    }
+    match cli.command {
+        Some(Command::Server(args)) => server::run(args),
+        Some(Command::Version) => {
+            println!("{}", version_line());
+            ExitCode::SUCCESS
+        }
+        None => {
+            eprintln!(
+                "Usage: warden <command> [args]\n\nCommon commands:\n    server     Start a server\n    version    Print the version"
+            );
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn normalized(args: &[&str]) -> Vec<String> {
+        normalize_args(args.iter().map(OsString::from))
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn single_dash_long_flags_become_double_dash() {
+        assert_eq!(
+            normalized(&[
+                "warden",
+                "server",
+                "-dev",
+                "-dev-root-token-id=root",
+                "-h",
+                "-"
+            ]),
+            [
+                "warden",
+                "server",
+                "--dev",
+                "--dev-root-token-id=root",
+                "-h",
+                "-"
+            ]
+        );
+        assert_eq!(normalized(&["warden", "--", "-x"]), ["warden", "--", "-x"]);
+    }
+
+    #[test]
+    fn server_flags_parse_in_vaults_spelling() {
+        let args = normalize_args(
+            [
+                "warden",
+                "server",
+                "-dev",
+                "-dev-listen-address",
+                "127.0.0.1:0",
+            ]
+            .map(OsString::from),
+        );
+        let cli = Cli::try_parse_from(args).unwrap();
+        let Some(Command::Server(server)) = cli.command else {
+            panic!("not a server command")
+        };
+        assert!(server.dev);
+        assert_eq!(server.dev_listen_address, "127.0.0.1:0");
+        let cli = Cli::try_parse_from(normalize_args(["warden", "-version"].map(OsString::from)))
+            .unwrap();
+        assert!(cli.version);
+    }
+}

@@ -1,0 +1,5 @@
+//! The `warden` binary.
+
+fn main() -> std::process::ExitCode {
+    warden_server::cli::main()
+}

@@ -1,0 +1,7 @@
+//! Test kit for warden: start an in-process server on `127.0.0.1:0` and talk to it over
+//! real HTTP, the way a client would.
+#![warn(missing_docs)]
+
+mod server;
+
+pub use server::{ApiResponse, TestServer};
