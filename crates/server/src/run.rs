@@ -99,17 +99,28 @@ pub async fn bind_listeners(
     config: &Config,
     core: &Arc<Core>,
 ) -> Result<Vec<ListenerHandle>, StartError> {
-    let mut handles = Vec::with_capacity(config.listeners.len());
+    // Every TLS configuration is loaded before any port is bound, so a bad certificate on
+    // the second listener does not leave the first one serving.
+    let mut tls_configs = Vec::with_capacity(config.listeners.len());
     for listener in &config.listeners {
+        let tls = match &listener.tls {
+            Some(settings) => {
+                Some(
+                    tls::server_config_for(settings).map_err(|err| StartError::Listener {
+                        address: listener.address.clone(),
+                        message: err.to_string(),
+                    })?,
+                )
+            }
+            None => None,
+        };
+        tls_configs.push(tls);
+    }
+    let mut handles = Vec::with_capacity(config.listeners.len());
+    for (listener, tls) in config.listeners.iter().zip(tls_configs) {
         let failed = |message: String| StartError::Listener {
             address: listener.address.clone(),
             message,
-        };
-        let tls = match &listener.tls {
-            Some(settings) => {
-                Some(tls::server_config_for(settings).map_err(|err| failed(err.to_string()))?)
-            }
-            None => None,
         };
         let tcp = TcpListener::bind(&listener.address)
             .await

@@ -2,6 +2,8 @@
 //! real HTTP, the way a client would.
 #![warn(missing_docs)]
 
+mod pki;
 mod server;
 
+pub use pki::TestPki;
 pub use server::{ApiResponse, TestServer};

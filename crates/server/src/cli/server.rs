@@ -86,7 +86,7 @@ pub(super) fn run(args: ServerArgs) -> ExitCode {
     let config = match load_config(&args) {
         Ok(config) => config,
         Err(err) => {
-            eprintln!("Error loading configuration: {err}");
+            eprintln!("{err}");
             return ExitCode::from(u8::try_from(ConfigError::EXIT_CODE).unwrap_or(64));
         }
     };
