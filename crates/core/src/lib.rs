@@ -7,17 +7,23 @@
 #![warn(missing_docs)]
 
 pub mod barrier;
+mod cubbyhole;
 mod error;
+pub mod identity;
 mod lifecycle;
+mod login;
 pub mod mount;
 mod mounting;
+pub mod policy;
 mod random;
+mod renewal;
 mod request_handling;
 pub mod router;
 pub mod seal;
 mod sys;
 mod token_backend;
 pub mod token_store;
+pub mod ttl;
 pub mod view;
 
 pub use error::CoreError;

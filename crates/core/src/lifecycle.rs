@@ -10,6 +10,8 @@ use warden_logical::{Factory, SecretString};
 use warden_storage::Backend;
 
 use crate::barrier::Barrier;
+use crate::identity::IdentityStore;
+use crate::policy::PolicyStore;
 use crate::router::Router;
 use crate::seal::Seal;
 use crate::token_store::TokenStore;
@@ -28,6 +30,8 @@ pub struct CoreConfig {
     pub max_lease_ttl: Duration,
     /// The cluster name reported by seal-status and health; generated when absent.
     pub cluster_name: Option<String>,
+    /// How often the expiry index is swept for expired tokens.
+    pub expiry_sweep_interval: Duration,
 }
 
 impl Default for CoreConfig {
@@ -36,6 +40,7 @@ impl Default for CoreConfig {
             default_lease_ttl: DEFAULT_MAX_LEASE_TTL,
             max_lease_ttl: DEFAULT_MAX_LEASE_TTL,
             cluster_name: None,
+            expiry_sweep_interval: Duration::from_secs(1),
         }
     }
 }
@@ -119,11 +124,49 @@ impl CoreBuilder {
 pub(crate) struct Active {
     pub(crate) router: Router,
     pub(crate) token_store: TokenStore,
+    pub(crate) policy_store: Arc<PolicyStore>,
+    pub(crate) identity: Arc<IdentityStore>,
     /// Serializes mount-table changes; held across the persist so that the router and the
     /// stored table never disagree.
     pub(crate) mount_lock: tokio::sync::Mutex<()>,
     pub(crate) cluster_name: String,
     pub(crate) cluster_id: String,
+    /// The expiry sweep; aborted when the server seals.
+    sweeper: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Active {
+    /// Whether a policy of that name exists.
+    pub(crate) async fn policy_exists(&self, name: &str) -> Result<bool, CoreError> {
+        Ok(self.policy_store.get(name).await?.is_some())
+    }
+
+    /// Starts the one background task that revokes expired tokens, reading the expiry
+    /// index in time order (no timer per lease).
+    fn start_sweeper(self: &Arc<Self>, interval: Duration) {
+        let weak = Arc::downgrade(self);
+        let task = tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                let Some(active) = weak.upgrade() else { break };
+                let now = crate::token_store::now_nanos();
+                match active.token_store.sweep_expired(now).await {
+                    Ok(0) => {}
+                    Ok(count) => tracing::debug!(count, "revoked expired tokens"),
+                    Err(err) => tracing::warn!(error = %err, "expiry sweep failed"),
+                }
+            }
+        });
+        *self.sweeper.lock().unwrap_or_else(PoisonError::into_inner) = Some(task);
+    }
+
+    fn stop_sweeper(&self) {
+        if let Some(task) = self.sweeper.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            task.abort();
+        }
+    }
 }
 
 /// The Vault-compatible core: the barrier, the seal, and, once unsealed, the router, the
@@ -255,7 +298,7 @@ impl Core {
         let result = async {
             let active = self.post_unseal().await?;
             let root = active.token_store.create_root(None).await?;
-            Ok::<_, CoreError>(root.id)
+            Ok::<_, CoreError>(root.entry.id)
         }
         .await;
         self.pre_seal().await;
@@ -345,16 +388,30 @@ impl Core {
     /// Builds the unsealed state: cluster identity, mount tables, router, token store.
     async fn post_unseal(&self) -> Result<Arc<Active>, CoreError> {
         let (cluster_name, cluster_id) = self.cluster_info().await?;
-        let token_store =
-            TokenStore::open(BarrierView::new(Arc::clone(&self.barrier), "sys/token/")).await?;
+        let token_store = TokenStore::open(Arc::clone(&self.barrier)).await?;
+        let policy_store = Arc::new(PolicyStore::new(BarrierView::new(
+            Arc::clone(&self.barrier),
+            "sys/policy/",
+        )));
+        policy_store.setup().await?;
+        let identity = Arc::new(IdentityStore::new(BarrierView::new(
+            Arc::clone(&self.barrier),
+            "sys/identity/",
+        )));
+        identity.set_mount_resolver(self.mount_resolver());
+        identity.setup().await?;
         let active = Arc::new(Active {
             router: Router::new(),
             token_store,
+            policy_store,
+            identity,
             mount_lock: tokio::sync::Mutex::new(()),
             cluster_name,
             cluster_id,
+            sweeper: std::sync::Mutex::new(None),
         });
         mounting::setup_mounts(self, &active).await?;
+        active.start_sweeper(self.config.expiry_sweep_interval);
         *self.active.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&active));
         tracing::info!("vault is unsealed");
         Ok(active)
@@ -368,6 +425,7 @@ impl Core {
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         if let Some(active) = active {
+            active.stop_sweeper();
             for route in active.router.all() {
                 route.backend.cleanup().await;
             }

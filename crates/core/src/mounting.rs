@@ -13,7 +13,8 @@ use crate::lifecycle::{Active, Core};
 use crate::mount::{self, MountEntry, MountTable, with_trailing_slash};
 use crate::router::Route;
 use crate::view::BarrierView;
-use crate::{CoreError, sys, token_backend};
+use crate::cubbyhole::{self, CUBBYHOLE_PREFIX};
+use crate::{CoreError, identity, sys, token_backend};
 
 /// Secrets-engine paths nobody may mount at or under.
 const PROTECTED_SECRET_PATHS: [&str; 5] = ["audit/", "auth/", "sys/", "cubbyhole/", "identity/"];
@@ -78,10 +79,19 @@ impl Core {
     /// Creates the backend for a mount entry.
     async fn build_backend(
         &self,
+        active: &Active,
         entry: &MountEntry,
     ) -> Result<Arc<dyn LogicalBackend>, CoreError> {
         let view = BarrierView::new(Arc::clone(&self.barrier), entry.storage_prefix());
         match (entry.table, entry.mount_type.as_str()) {
+            (MountTable::Secrets, "cubbyhole") => {
+                let view = BarrierView::new(Arc::clone(&self.barrier), CUBBYHOLE_PREFIX);
+                return cubbyhole::backend(view).map_err(CoreError::backend);
+            }
+            (MountTable::Secrets, "identity") => {
+                return identity::backend(Arc::clone(&active.identity))
+                    .map_err(CoreError::backend);
+            }
             (MountTable::Secrets, "system") => {
                 return sys::backend(self.this.clone()).map_err(CoreError::backend);
             }
@@ -117,6 +127,22 @@ impl Core {
         let backend = factory(config).await.map_err(CoreError::backend)?;
         backend.initialize().await.map_err(CoreError::backend)?;
         Ok(backend)
+    }
+
+    /// Looks mounts up by accessor for the identity store (aliases name their mount by
+    /// accessor).
+    pub(crate) fn mount_resolver(&self) -> identity::MountResolver {
+        let core = self.this.clone();
+        identity::MountResolver::new(move |accessor| {
+            let active = core.upgrade()?.active_state()?;
+            active.router.all().into_iter().find(|route| route.entry.accessor == accessor).map(
+                |route| identity::MountRef {
+                    mount_type: route.entry.mount_type.clone(),
+                    mount_path: route.entry.route_path(),
+                    local: route.entry.local,
+                },
+            )
+        })
     }
 
     /// Every entry of a table, in path order.
@@ -187,7 +213,7 @@ impl Core {
                 format!("existing mount at {}", conflict.entry.route_path()),
             ));
         }
-        let backend = self.build_backend(&entry).await?;
+        let backend = self.build_backend(&active, &entry).await?;
         entries.push(entry.clone());
         if let Err(err) = mount::persist_table(&self.barrier, entry.table, &entries).await {
             backend.cleanup().await;
@@ -275,16 +301,20 @@ fn coded(status: u16, message: String) -> CoreError {
 /// Loads both mount tables (writing the defaults on first unseal) and routes every mount.
 pub(crate) async fn setup_mounts(core: &Core, active: &Active) -> Result<(), CoreError> {
     for table in [MountTable::Secrets, MountTable::Auth] {
-        let entries = match mount::load_table(&core.barrier, table).await? {
-            Some(entries) => entries,
-            None => {
-                let defaults = default_entries(table);
-                mount::persist_table(&core.barrier, table, &defaults).await?;
-                defaults
+        let stored = mount::load_table(&core.barrier, table).await?;
+        let mut entries = stored.clone().unwrap_or_default();
+        // Built-in mounts a table lacks (a new table, or one written by an older version)
+        // are added and persisted before anything routes.
+        for default in default_entries(table) {
+            if !entries.iter().any(|entry| entry.mount_type == default.mount_type) {
+                entries.push(default);
             }
-        };
+        }
+        if stored.as_ref() != Some(&entries) {
+            mount::persist_table(&core.barrier, table, &entries).await?;
+        }
         for entry in entries {
-            let backend = core.build_backend(&entry).await.map_err(|err| {
+            let backend = core.build_backend(active, &entry).await.map_err(|err| {
                 CoreError::internal(format!(
                     "failed to set up mount {}: {err}",
                     entry.route_path()
@@ -299,9 +329,14 @@ pub(crate) async fn setup_mounts(core: &Core, active: &Active) -> Result<(), Cor
 fn default_entries(table: MountTable) -> Vec<MountEntry> {
     match table {
         MountTable::Secrets => {
+            let mut cubbyhole = MountEntry::new(MountTable::Secrets, "cubbyhole/", "cubbyhole");
+            cubbyhole.description = "per-token private secret storage".into();
+            cubbyhole.local = true;
+            let mut identity = MountEntry::new(MountTable::Secrets, "identity/", "identity");
+            identity.description = "identity store".into();
             let mut sys = MountEntry::new(MountTable::Secrets, "sys/", "system");
             sys.description = "system endpoints used for control, policy and debugging".into();
-            vec![sys]
+            vec![cubbyhole, identity, sys]
         }
         MountTable::Auth => {
             let mut token = MountEntry::new(MountTable::Auth, "token/", "token");

@@ -1,12 +1,16 @@
-//! One request through the core: route, authenticate, authorize, dispatch.
+//! One request through the core: route, authenticate, authorize, dispatch, then mint the
+//! token of a login.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use warden_logical::{Operation, Request, Response, TokenEntry};
 
 use crate::CoreError;
 use crate::lifecycle::{Active, Core};
+use crate::mount::MountTable;
 use crate::router::Route;
+use crate::token_store::{TokenRecord, UseOutcome};
 
 /// A backend's answer with the type of the mount that gave it (Vault's `mount_type`).
 #[derive(Debug)]
@@ -19,10 +23,7 @@ pub struct Handled {
 
 /// Operations that write, and so may not name a folder.
 fn is_write(operation: Operation) -> bool {
-    matches!(
-        operation,
-        Operation::Create | Operation::Update | Operation::Patch
-    )
+    matches!(operation, Operation::Create | Operation::Update | Operation::Patch)
 }
 
 impl Core {
@@ -32,14 +33,11 @@ impl Core {
     pub async fn handle_request(&self, mut req: Request) -> Result<Handled, CoreError> {
         let active = self.require_active()?;
         if is_write(req.operation) && req.path.ends_with('/') {
-            return Err(CoreError::User(
-                "cannot write to a path ending in '/'".into(),
-            ));
+            return Err(CoreError::User("cannot write to a path ending in '/'".into()));
         }
         let routed = active.router.matching(&req.path);
-        let unauthenticated = routed
-            .as_ref()
-            .is_some_and(|(route, relative)| route.is_unauthenticated(relative));
+        let unauthenticated =
+            routed.as_ref().is_some_and(|(route, relative)| route.is_unauthenticated(relative));
 
         let token = self.resolve_token(&active, &req).await?;
         if token.is_none() && !unauthenticated {
@@ -47,56 +45,57 @@ impl Core {
         }
         let Some((route, relative)) = routed else {
             return Err(match token {
-                Some(token) if token.is_root() => CoreError::NoRoute { path: req.path },
+                Some(token) if token.entry.is_root() => CoreError::NoRoute { path: req.path },
                 _ => CoreError::PermissionDenied,
             });
         };
-        let login = unauthenticated && route.entry.table == crate::mount::MountTable::Auth;
+        let login = unauthenticated && route.entry.table == MountTable::Auth;
 
         let full_path = std::mem::replace(&mut req.path, relative);
         fill_mount_fields(&mut req, &route, token.as_ref(), unauthenticated);
 
         if matches!(req.operation, Operation::Update | Operation::Create) {
             req.operation = match route.backend.existence_check(&req).await {
-                Ok(Some(true)) | Ok(None) => Operation::Update,
+                Ok(Some(true) | None) => Operation::Update,
                 Ok(Some(false)) => Operation::Create,
                 Err(error) => return Err(CoreError::Backend { error, login }),
             };
         }
-        if !unauthenticated {
-            let token = token.as_ref().ok_or(CoreError::InvalidToken)?;
-            authorize(token, &route, &req.path, &full_path)?;
+        let mut last_use = false;
+        if let Some(record) = token.as_ref().filter(|_| !unauthenticated) {
+            check_bound_cidrs(&record.entry, &req)?;
+            authorize(&record.entry, &route, &req.path, &full_path)?;
+            last_use = active.token_store.use_token(record).await? == UseOutcome::LastUse;
         }
 
-        let response = route
-            .backend
-            .handle_request(req)
-            .await
-            .map_err(|error| CoreError::Backend { error, login })?;
-        if response.as_ref().is_some_and(|resp| resp.auth.is_some()) {
-            // Minting tokens from login responses arrives with the token store's full
-            // lifecycle; until then no backend may claim to have logged someone in.
-            return Err(CoreError::internal(
-                "this server cannot issue tokens for auth responses yet",
-            ));
+        let connection = req.connection.clone();
+        let result = route.backend.handle_request(req).await;
+        if last_use && let Some(record) = &token {
+            active.token_store.revoke_tree(record.entry.id.expose()).await?;
         }
-        Ok(Handled {
-            response,
-            mount_type: route.entry.mount_type.clone(),
-        })
+        let mut response = result.map_err(|error| CoreError::Backend { error, login })?;
+        if let Some(resp) = response.as_mut()
+            && let Some(auth) = resp.auth.as_mut()
+            && auth.client_token.is_none()
+        {
+            let minted = self.mint_login_token(&active, &route, &full_path, auth, connection).await;
+            resp.warnings.extend(minted.map_err(|err| as_login_error(err, login))?);
+        }
+        Ok(Handled { response, mount_type: route.entry.mount_type.clone() })
     }
 
-    /// Looks up the caller's token, if it sent one. An unknown token is `InvalidToken`.
+    /// Looks up the caller's token, if it sent one. An unknown or expired token is
+    /// `InvalidToken`.
     async fn resolve_token(
         &self,
         active: &Active,
         req: &Request,
-    ) -> Result<Option<Arc<TokenEntry>>, CoreError> {
+    ) -> Result<Option<TokenRecord>, CoreError> {
         let Some(presented) = req.client_token.as_ref().filter(|t| !t.is_empty()) else {
             return Ok(None);
         };
         match active.token_store.lookup(presented.expose()).await? {
-            Some(entry) => Ok(Some(Arc::new(entry))),
+            Some(record) => Ok(Some(record)),
             None => Err(CoreError::InvalidToken),
         }
     }
@@ -108,12 +107,8 @@ impl Core {
         let Some(token) = token.filter(|t| !t.is_empty()) else {
             return Err(CoreError::InvalidToken);
         };
-        let entry = active
-            .token_store
-            .lookup(token)
-            .await?
-            .ok_or(CoreError::InvalidToken)?;
-        if allows(&entry, path) {
+        let record = active.token_store.lookup(token).await?.ok_or(CoreError::InvalidToken)?;
+        if allows(&record.entry, path) && record.entry.is_root() {
             Ok(())
         } else {
             Err(CoreError::PermissionDenied)
@@ -125,30 +120,76 @@ impl Core {
     pub async fn replace_root_token(&self, old: &str, new_id: &str) -> Result<(), CoreError> {
         let active = self.require_active()?;
         active.token_store.create_root(Some(new_id)).await?;
-        active.token_store.revoke(old).await
+        active.token_store.revoke_tree(old).await
+    }
+}
+
+/// Login errors are shown as the backend's; everything else keeps its class.
+fn as_login_error(err: CoreError, login: bool) -> CoreError {
+    match err {
+        CoreError::Backend { error, .. } => CoreError::Backend { error, login },
+        other => other,
     }
 }
 
 fn fill_mount_fields(
     req: &mut Request,
     route: &Route,
-    token: Option<&Arc<TokenEntry>>,
+    token: Option<&TokenRecord>,
     unauthenticated: bool,
 ) {
     req.mount_point = route.entry.route_path();
     req.mount_type = route.entry.mount_type.clone();
     req.mount_accessor = route.entry.accessor.clone();
     req.unauthenticated = unauthenticated;
-    if let Some(token) = token {
-        req.client_token_accessor = token.accessor.clone();
-        req.entity_id = token.entity_id.clone();
-        req.token_entry = Some(Arc::clone(token));
+    if let Some(record) = token {
+        req.client_token_accessor = record.entry.accessor.clone();
+        req.entity_id = record.entry.entity_id.clone();
+        req.token_entry = Some(Arc::new(record.entry.clone()));
     }
 }
 
-/// The ACL decision. Until the policy store exists, only the `root` policy grants anything:
-/// root tokens are the only tokens this server can mint so far, so every other token is
-/// denied rather than guessed at.
+/// `token_bound_cidrs`: a token bound to CIDRs works only from an address inside one of
+/// them; an unknown address is refused (fail closed).
+fn check_bound_cidrs(token: &TokenEntry, req: &Request) -> Result<(), CoreError> {
+    if token.bound_cidrs.is_empty() {
+        return Ok(());
+    }
+    // Vault answers a plain, unwrapped `permission denied` here.
+    let denied = || CoreError::backend(warden_logical::LogicalError::coded(403, "permission denied"));
+    let addr = req.connection.as_ref().map(|c| c.remote_addr).ok_or_else(denied)?;
+    if token.bound_cidrs.iter().any(|cidr| cidr_contains(cidr, addr)) { Ok(()) } else { Err(denied()) }
+}
+
+/// Whether `addr` lies in `cidr` (`10.0.0.0/8`, `::1/128`, or a bare address).
+pub(crate) fn cidr_contains(cidr: &str, addr: IpAddr) -> bool {
+    let (base, bits) = match cidr.split_once('/') {
+        Some((base, bits)) => (base, bits.parse::<u32>().ok()),
+        None => (cidr, None),
+    };
+    let Ok(base) = base.trim().parse::<IpAddr>() else {
+        return false;
+    };
+    match (base, addr) {
+        (IpAddr::V4(base), IpAddr::V4(addr)) => {
+            let bits = bits.unwrap_or(32).min(32);
+            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            u32::from(base) & mask == u32::from(addr) & mask
+        }
+        (IpAddr::V6(base), IpAddr::V6(addr)) => {
+            let bits = bits.unwrap_or(128).min(128);
+            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            u128::from(base) & mask == u128::from(addr) & mask
+        }
+        (IpAddr::V4(base), IpAddr::V6(addr)) => addr.to_ipv4_mapped().is_some_and(|mapped| {
+            cidr_contains(&format!("{base}/{}", bits.unwrap_or(32)), IpAddr::V4(mapped))
+        }),
+        (IpAddr::V6(_), IpAddr::V4(_)) => false,
+    }
+}
+
+/// The ACL decision. Until the policy store is wired in, only the `root` policy grants
+/// anything.
 fn allows(token: &TokenEntry, _path: &str) -> bool {
     token.is_root()
 }
@@ -166,4 +207,24 @@ fn authorize(
         return Err(CoreError::PermissionDenied);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidrs_match_v4_v6_and_mapped_addresses() {
+        let v4: IpAddr = "10.1.2.3".parse().unwrap();
+        assert!(cidr_contains("10.0.0.0/8", v4));
+        assert!(!cidr_contains("10.0.0.0/16", v4));
+        assert!(cidr_contains("10.1.2.3", v4));
+        assert!(cidr_contains("0.0.0.0/0", v4));
+        let v6: IpAddr = "::1".parse().unwrap();
+        assert!(cidr_contains("::1/128", v6));
+        assert!(!cidr_contains("10.0.0.0/8", v6));
+        let mapped: IpAddr = "::ffff:10.1.2.3".parse().unwrap();
+        assert!(cidr_contains("10.0.0.0/8", mapped));
+        assert!(!cidr_contains("garbage", v4));
+    }
 }

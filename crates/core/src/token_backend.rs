@@ -1,69 +1,139 @@
-//! The `auth/token/` mount. So far it answers `lookup-self`, which clients call to check
-//! that their token works (`vault login`, hvac's `is_authenticated`).
+//! The `auth/token/` mount: creating, looking up, renewing and revoking tokens.
+
+mod create;
+mod lookup;
+mod renew_revoke;
 
 use std::sync::{Arc, Weak};
 
-use serde_json::{Value, json};
-use warden_logical::framework::{FrameworkBackend, NoInput, Path, handler};
-use warden_logical::{
-    BackendKind, LogicalBackend, LogicalError, Map, Operation, Request, Response, TokenEntry,
-};
+use serde_json::Value;
+use warden_logical::framework::{Field, FieldType, FrameworkBackend, Path, handler};
+use warden_logical::{BackendKind, LogicalBackend, LogicalError, Operation, Request};
 
-use crate::lifecycle::Core;
+use crate::CoreError;
+use crate::lifecycle::{Active, Core};
+use crate::token_store::TokenRecord;
 
+
+/// The state of the token backend's handlers.
 #[derive(Debug)]
-struct TokenBackend {
-    _core: Weak<Core>,
+pub(crate) struct TokenBackend {
+    core: Weak<Core>,
 }
+
+impl TokenBackend {
+    fn core(&self) -> Result<Arc<Core>, LogicalError> {
+        self.core.upgrade().ok_or(LogicalError::Sealed)
+    }
+
+    fn active(&self) -> Result<(Arc<Core>, Arc<Active>), LogicalError> {
+        let core = self.core()?;
+        let active = core.require_active().map_err(to_logical)?;
+        Ok((core, active))
+    }
+}
+
+/// The caller's token, which every authenticated request carries.
+fn caller(req: &Request) -> Result<&warden_logical::TokenEntry, LogicalError> {
+    req.token_entry.as_deref().ok_or(LogicalError::PermissionDenied)
+}
+
+/// Whether the caller holds sudo. Until policies are wired in, only root tokens do.
+fn is_sudo(req: &Request) -> bool {
+    req.token_entry.as_deref().is_some_and(warden_logical::TokenEntry::is_root)
+}
+
+pub(crate) fn to_logical(error: CoreError) -> LogicalError {
+    crate::sys::to_logical(error)
+}
+
+/// Parses a duration field that Vault types as a string (`"1h"`, `"90"`, `90`).
+fn duration_field(value: Option<&Value>) -> Result<Option<i64>, LogicalError> {
+    match value {
+        None => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(value) => {
+            warden_logical::framework::parse_duration_second(value).map_err(LogicalError::User)
+        }
+    }
+}
+
+/// A usable token given by id.
+async fn find(active: &Active, id: &str) -> Result<Option<TokenRecord>, LogicalError> {
+    active.token_store.lookup(id).await.map_err(to_logical)
+}
+
+const HELP: &str = "The token credential backend is always enabled and builtin to Vault. \
+Client tokens are used to identify a client and to allow Vault to associate policies and ACLs \
+which are enforced on every request.";
 
 /// Builds the token mount's backend.
 pub(crate) fn backend(core: Weak<Core>) -> Result<Arc<dyn LogicalBackend>, LogicalError> {
-    let state = Arc::new(TokenBackend { _core: core });
-    let builder = FrameworkBackend::builder(BackendKind::Credential)
-        .help("The token credential backend is always enabled and builtin to Vault.")
-        .root_paths(["revoke-orphan/*", "accessors*"])
-        .path(
-            Path::new("lookup-self")
-                .operation(Operation::Read, handler(&state, lookup_self))
-                .help("Look up the caller's token.", ""),
-        );
-    let backend = builder.build().map_err(LogicalError::internal)?;
+    let state = Arc::new(TokenBackend { core });
+    let token = || Field::new("token", FieldType::String).description("Token to act on.");
+    let accessor = || Field::new("accessor", FieldType::String).description("Accessor of the token.");
+    let increment = || {
+        Field::new("increment", FieldType::DurationSecond)
+            .default(serde_json::json!(0))
+            .description("The desired increment in seconds to the token expiration.")
+    };
+    let paths = vec![
+        create::path("create", &state, create::Kind::Normal),
+        create::path("create-orphan", &state, create::Kind::Orphan),
+        create::path("create/(?P<role_name>[^/]+)", &state, create::Kind::Role),
+        Path::new("lookup")
+            .field(token())
+            .operation(Operation::Read, handler(&state, lookup::lookup))
+            .operation(Operation::Update, handler(&state, lookup::lookup))
+            .help("Look up a token's properties.", ""),
+        Path::new("lookup-self")
+            .field(token())
+            .operation(Operation::Read, handler(&state, lookup::lookup_self))
+            .operation(Operation::Update, handler(&state, lookup::lookup_self))
+            .help("Look up the caller's token.", ""),
+        Path::new("lookup-accessor")
+            .field(accessor())
+            .operation(Operation::Update, handler(&state, lookup::lookup_accessor))
+            .help("Look up a token by its accessor.", ""),
+        Path::new("accessors/?")
+            .operation(Operation::List, handler(&state, lookup::list_accessors))
+            .help("List token accessors.", ""),
+        Path::new("renew")
+            .fields([token(), increment()])
+            .operation(Operation::Update, handler(&state, renew_revoke::renew))
+            .help("Renew a token.", ""),
+        Path::new("renew-self")
+            .fields([token(), increment()])
+            .operation(Operation::Update, handler(&state, renew_revoke::renew_self))
+            .help("Renew the caller's token.", ""),
+        Path::new("renew-accessor")
+            .fields([accessor(), increment()])
+            .operation(Operation::Update, handler(&state, renew_revoke::renew_accessor))
+            .help("Renew a token by its accessor.", ""),
+        Path::new("revoke")
+            .field(token())
+            .operation(Operation::Update, handler(&state, renew_revoke::revoke))
+            .help("Revoke a token and its children.", ""),
+        Path::new("revoke-self")
+            .operation(Operation::Update, handler(&state, renew_revoke::revoke_self))
+            .help("Revoke the caller's token and its children.", ""),
+        Path::new("revoke-accessor")
+            .field(accessor())
+            .operation(Operation::Update, handler(&state, renew_revoke::revoke_accessor))
+            .help("Revoke a token by its accessor.", ""),
+        Path::new("revoke-orphan")
+            .field(token())
+            .operation(Operation::Update, handler(&state, renew_revoke::revoke_orphan))
+            .help("Revoke a token, leaving its children as orphans.", ""),
+        Path::new("tidy")
+            .operation(Operation::Update, handler(&state, renew_revoke::tidy))
+            .help("Clean up dangling token entries.", ""),
+    ];
+    let backend = FrameworkBackend::builder(BackendKind::Credential)
+        .help(HELP)
+        .root_paths(["revoke-orphan/*", "revoke-orphan", "accessors*"])
+        .paths(paths)
+        .build()
+        .map_err(LogicalError::internal)?;
     Ok(Arc::new(backend))
-}
-
-async fn lookup_self(
-    _state: Arc<TokenBackend>,
-    req: Request,
-    _input: NoInput,
-) -> Result<Option<Response>, LogicalError> {
-    let Some(entry) = req.token_entry.as_deref() else {
-        return Err(LogicalError::PermissionDenied);
-    };
-    Ok(Some(Response::with_data(lookup_data(entry))))
-}
-
-/// The `data` of a token lookup, with Vault's keys (§1.6 of the core reference).
-pub(crate) fn lookup_data(entry: &TokenEntry) -> Map {
-    let meta = if entry.meta.is_empty() {
-        Value::Null
-    } else {
-        json!(entry.meta)
-    };
-    let mut data = Map::new();
-    data.insert("accessor".into(), json!(entry.accessor));
-    data.insert("creation_time".into(), json!(entry.creation_time));
-    data.insert("creation_ttl".into(), json!(entry.ttl));
-    data.insert("display_name".into(), json!(entry.display_name));
-    data.insert("entity_id".into(), json!(entry.entity_id));
-    data.insert("expire_time".into(), Value::Null);
-    data.insert("explicit_max_ttl".into(), json!(entry.explicit_max_ttl));
-    data.insert("id".into(), json!(entry.id.expose()));
-    data.insert("meta".into(), meta);
-    data.insert("num_uses".into(), json!(entry.num_uses.max(0)));
-    data.insert("orphan".into(), json!(entry.parent.is_empty()));
-    data.insert("path".into(), json!(entry.path));
-    data.insert("policies".into(), json!(entry.policies));
-    data.insert("ttl".into(), json!(0));
-    data.insert("type".into(), json!(entry.token_type.as_str()));
-    data
 }

@@ -1,24 +1,41 @@
-//! The token store: token entries behind the barrier under a salted hash of their id.
+//! The token store: token records behind the barrier under a salted hash of their id.
 //!
-//! Layout (Vault's, under the `sys/token/` view): `salt` (a random UUID made on first use),
-//! `id/<salted id>` (the entry), `accessor/<salted accessor>` (`{token_id, accessor_id,
-//! namespace_id}`). A token id with no `.` is hashed as `hex(SHA1(salt + id))`, any other
-//! (every `hvs.` token) as `"h" + hex(HMAC-SHA256(salt, id))`.
+//! Layout under the barrier's `sys/` (Vault's, plus lease times kept in the record):
+//! `token/salt` (a random UUID made on first use), `token/id/<salted id>` (the record),
+//! `token/accessor/<salted accessor>` (`{token_id, accessor_id, namespace_id}`),
+//! `token/parent/<salted parent>/<salted child>` (the tree that revocation walks), and
+//! `expire/time/<minute>/<salted id>` (the expiry index the sweep reads in time order).
+//! A token id with no `.` is hashed as `hex(SHA1(salt + id))`, any other (every `hvs.`
+//! token) as `"h" + hex(HMAC-SHA256(salt, id))`.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+mod batch;
+mod create;
+pub mod record;
+mod revoke;
+
+use std::sync::Arc;
 
 use aws_lc_rs::{digest, hmac};
 use serde::{Deserialize, Serialize};
-use warden_logical::{SecretString, StorageOp, StorageView, TokenEntry, TokenType};
+use warden_logical::{SecretString, StorageEntry, StorageView, TokenType};
+use zeroize::Zeroizing;
+
+pub use batch::BATCH_TOKEN_PREFIX;
+pub use create::NewToken;
+pub use record::{TokenLease, TokenRecord, UnixNanos, now_nanos, rfc3339};
+pub use revoke::TidyReport;
 
 use crate::CoreError;
-use crate::random::random_base62;
+use crate::barrier::Barrier;
 use crate::view::BarrierView;
+use batch::BatchCipher;
 
 /// The prefix of every service token warden issues.
 pub const SERVICE_TOKEN_PREFIX: &str = "hvs.";
 /// Random characters after the prefix (Vault's `TokenLength`).
 const TOKEN_LENGTH: usize = 24;
+/// Locks striping per-token read-modify-write (use counts, renewals, revocation).
+const LOCK_STRIPES: usize = 64;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct AccessorEntry {
@@ -27,37 +44,55 @@ struct AccessorEntry {
     namespace_id: String,
 }
 
-/// Creates, finds and revokes tokens.
+/// What using a token once did to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UseOutcome {
+    /// The token has unlimited uses, or uses left after this one.
+    Usable,
+    /// This was the token's last use: revoke it once the request is done.
+    LastUse,
+}
+
+/// Creates, finds, renews and revokes tokens.
 #[derive(Debug)]
 pub struct TokenStore {
     view: BarrierView,
     salt: SecretString,
+    batch: BatchCipher,
+    locks: Vec<tokio::sync::Mutex<()>>,
 }
 
 impl TokenStore {
-    /// Opens the store in `view` (the barrier's `sys/token/`), creating its salt on first use.
-    pub async fn open(view: BarrierView) -> Result<Self, CoreError> {
-        let salt = match view.get("salt").await? {
+    /// Opens the store under the barrier's `sys/`, creating its salt and batch key on first
+    /// use.
+    pub async fn open(barrier: Arc<Barrier>) -> Result<Self, CoreError> {
+        let view = BarrierView::new(barrier, "sys/");
+        let salt = match view.get("token/salt").await? {
             Some(entry) => String::from_utf8(entry.value)
                 .map_err(|_| CoreError::internal("token store salt is not UTF-8"))?,
             None => {
                 let salt = uuid::Uuid::new_v4().to_string();
-                view.put(warden_logical::StorageEntry {
-                    key: "salt".into(),
-                    value: salt.clone().into_bytes(),
-                })
-                .await?;
+                let entry = StorageEntry { key: "token/salt".into(), value: salt.clone().into() };
+                view.put(entry).await?;
                 salt
             }
         };
-        Ok(Self {
-            view,
-            salt: SecretString::new(salt),
-        })
+        let key = match view.get("token/batch-key").await? {
+            Some(entry) => Zeroizing::new(entry.value),
+            None => {
+                let mut key = Zeroizing::new(vec![0u8; 32]);
+                crate::random::fill(&mut key);
+                let entry = StorageEntry { key: "token/batch-key".into(), value: key.to_vec() };
+                view.put(entry).await?;
+                key
+            }
+        };
+        let locks = (0..LOCK_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect();
+        Ok(Self { view, salt: SecretString::new(salt), batch: BatchCipher::new(&key)?, locks })
     }
 
     /// The storage name of a token id or accessor.
-    fn salt_id(&self, id: &str) -> String {
+    pub(crate) fn salt_id(&self, id: &str) -> String {
         if id.contains('.') {
             let key = hmac::Key::new(hmac::HMAC_SHA256, self.salt.expose().as_bytes());
             format!("h{}", hex::encode(hmac::sign(&key, id.as_bytes())))
@@ -69,109 +104,157 @@ impl TokenStore {
         }
     }
 
-    /// Mints and stores a root token: `policies = ["root"]`, no TTL, orphan. `id` chooses the
-    /// token (dev mode's `-dev-root-token-id`); otherwise a random `hvs.` token is made.
-    pub async fn create_root(&self, id: Option<&str>) -> Result<TokenEntry, CoreError> {
-        let id = match id {
-            Some(id) => {
-                if id.starts_with(SERVICE_TOKEN_PREFIX) || id.starts_with("s.") {
-                    let prefix = if id.starts_with("s.") {
-                        "s."
-                    } else {
-                        SERVICE_TOKEN_PREFIX
-                    };
-                    return Err(CoreError::User(format!(
-                        "custom token ID cannot have the '{prefix}' prefix"
-                    )));
-                }
-                if id.contains('.') {
-                    return Err(CoreError::User(
-                        "custom token ID cannot have a '.' in the value".into(),
-                    ));
-                }
-                if self.lookup(id).await?.is_some() {
-                    return Err(CoreError::User(
-                        "cannot create a token with a duplicate ID".into(),
-                    ));
-                }
-                id.to_owned()
-            }
-            None => format!("{SERVICE_TOKEN_PREFIX}{}", random_base62(TOKEN_LENGTH)),
-        };
-        let entry = TokenEntry {
-            token_type: TokenType::Service,
-            id: SecretString::new(id),
-            accessor: random_base62(TOKEN_LENGTH),
-            policies: vec!["root".into()],
-            path: "auth/token/root".into(),
-            display_name: "root".into(),
-            creation_time: unix_now(),
-            namespace_id: "root".into(),
-            ..TokenEntry::default()
-        };
-        self.store(&entry).await?;
-        Ok(entry)
+    /// The lock guarding read-modify-write of one token.
+    async fn lock(&self, salted: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        let stripe = salted.bytes().fold(0usize, |acc, b| acc.wrapping_mul(31).wrapping_add(b.into()));
+        self.locks[stripe % LOCK_STRIPES].lock().await
     }
 
-    /// Writes a token and its accessor index in one transaction.
-    async fn store(&self, entry: &TokenEntry) -> Result<(), CoreError> {
-        let accessor = AccessorEntry {
-            token_id: entry.id.clone(),
-            accessor_id: entry.accessor.clone(),
-            namespace_id: entry.namespace_id.clone(),
-        };
-        let ops = vec![
-            StorageOp::Put(warden_logical::StorageEntry::json(
-                format!("id/{}", self.salt_id(entry.id.expose())),
-                entry,
-            )?),
-            StorageOp::Put(warden_logical::StorageEntry::json(
-                format!("accessor/{}", self.salt_id(&entry.accessor)),
-                &accessor,
-            )?),
-        ];
-        self.view.transaction(ops).await?;
-        Ok(())
+    fn dyn_view(&self) -> &dyn StorageView {
+        &self.view
     }
 
-    /// Finds a token by the id a client presented.
-    pub async fn lookup(&self, id: &str) -> Result<Option<TokenEntry>, CoreError> {
+    /// The view the store writes in (the barrier's `sys/`).
+    pub(crate) fn view(&self) -> &BarrierView {
+        &self.view
+    }
+
+    /// Loads a stored record by salted id, whatever its state.
+    pub(crate) async fn load_salted(&self, salted: &str) -> Result<Option<TokenRecord>, CoreError> {
+        Ok(self.dyn_view().get_json(&format!("token/id/{salted}")).await?)
+    }
+
+    /// Loads a record by the id a client presented, whatever its state; batch tokens are
+    /// decoded.
+    pub(crate) async fn load(&self, id: &str) -> Result<Option<TokenRecord>, CoreError> {
         if id.is_empty() {
             return Ok(None);
         }
-        let key = format!("id/{}", self.salt_id(id));
-        let view: &dyn StorageView = &self.view;
-        Ok(view.get_json(&key).await?)
+        if id.starts_with(BATCH_TOKEN_PREFIX) || id.starts_with("b.") {
+            return Ok(self.batch.open(id).map(|mut record| {
+                record.entry.id = SecretString::new(id);
+                record
+            }));
+        }
+        self.load_salted(&self.salt_id(id)).await
     }
 
-    /// Finds a token by its accessor.
-    pub async fn lookup_accessor(&self, accessor: &str) -> Result<Option<TokenEntry>, CoreError> {
-        let key = format!("accessor/{}", self.salt_id(accessor));
-        let view: &dyn StorageView = &self.view;
-        let Some(index) = view.get_json::<AccessorEntry>(&key).await? else {
+    /// Finds a usable token: known, not expired, not being revoked.
+    pub async fn lookup(&self, id: &str) -> Result<Option<TokenRecord>, CoreError> {
+        let now = now_nanos();
+        Ok(self.load(id).await?.filter(|record| !record.revoking && !record.expired_at(now)))
+    }
+
+    /// Finds a usable token by its accessor.
+    pub async fn lookup_accessor(&self, accessor: &str) -> Result<Option<TokenRecord>, CoreError> {
+        match self.accessor_target(accessor).await? {
+            Some(token_id) => self.lookup(token_id.expose()).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The token id an accessor points to.
+    pub(crate) async fn accessor_target(
+        &self,
+        accessor: &str,
+    ) -> Result<Option<SecretString>, CoreError> {
+        if accessor.is_empty() {
             return Ok(None);
-        };
-        self.lookup(index.token_id.expose()).await
+        }
+        let key = format!("token/accessor/{}", self.salt_id(accessor));
+        let index: Option<AccessorEntry> = self.dyn_view().get_json(&key).await?;
+        Ok(index.map(|index| index.token_id))
     }
 
-    /// Deletes a token and its accessor index; a missing token is not an error.
-    pub async fn revoke(&self, id: &str) -> Result<(), CoreError> {
-        let Some(entry) = self.lookup(id).await? else {
-            return Ok(());
+    /// Every accessor of a stored token (`auth/token/accessors`).
+    pub async fn accessors(&self) -> Result<Vec<String>, CoreError> {
+        let mut accessors = Vec::new();
+        for salted in self.view.list("token/accessor/").await? {
+            let key = format!("token/accessor/{salted}");
+            if let Some(index) = self.dyn_view().get_json::<AccessorEntry>(&key).await? {
+                accessors.push(index.accessor_id);
+            }
+        }
+        Ok(accessors)
+    }
+
+    /// Counts one use of a token with limited uses and persists the new count.
+    pub async fn use_token(&self, record: &TokenRecord) -> Result<UseOutcome, CoreError> {
+        if record.entry.num_uses <= 0 || record.entry.token_type == TokenType::Batch {
+            return Ok(UseOutcome::Usable);
+        }
+        let salted = self.salt_id(record.entry.id.expose());
+        let _guard = self.lock(&salted).await;
+        let Some(mut current) = self.load_salted(&salted).await? else {
+            return Err(CoreError::InvalidToken);
         };
-        let ops = vec![
-            StorageOp::Delete(format!("id/{}", self.salt_id(entry.id.expose()))),
-            StorageOp::Delete(format!("accessor/{}", self.salt_id(&entry.accessor))),
-        ];
+        if current.revoking || current.entry.num_uses <= 0 {
+            return Err(CoreError::InvalidToken);
+        }
+        current.entry.num_uses -= 1;
+        let outcome = if current.entry.num_uses == 0 {
+            // Unusable from now on; revoked after the request that used it.
+            current.revoking = true;
+            UseOutcome::LastUse
+        } else {
+            UseOutcome::Usable
+        };
+        self.put_record(&salted, &current).await?;
+        Ok(outcome)
+    }
+
+    /// Stores a new expiry for a token after a renewal.
+    pub async fn renew(
+        &self,
+        id: &str,
+        ttl_secs: u64,
+        now: UnixNanos,
+    ) -> Result<TokenRecord, CoreError> {
+        let salted = self.salt_id(id);
+        let _guard = self.lock(&salted).await;
+        let Some(mut record) = self.load_salted(&salted).await?.filter(|r| !r.revoking) else {
+            return Err(CoreError::User("token not found".into()));
+        };
+        let old_index = record.lease.as_ref().map(|lease| expiry_key(lease.expire_time, &salted));
+        let Some(lease) = record.lease.as_mut() else {
+            return Err(CoreError::User("lease is not renewable".into()));
+        };
+        let ttl_nanos = i64::try_from(ttl_secs).unwrap_or(i64::MAX / 2).saturating_mul(1_000_000_000);
+        lease.expire_time = now.saturating_add(ttl_nanos);
+        lease.last_renewal = Some(now);
+        let new_index = expiry_key(lease.expire_time, &salted);
+        let mut ops = vec![record_put(&salted, &record)?];
+        if let Some(old) = old_index.filter(|old| *old != new_index) {
+            ops.push(warden_logical::StorageOp::Delete(old));
+        }
+        ops.push(index_put(&new_index, &record)?);
         self.view.transaction(ops).await?;
+        Ok(record)
+    }
+
+    async fn put_record(&self, salted: &str, record: &TokenRecord) -> Result<(), CoreError> {
+        self.view.transaction(vec![record_put(salted, record)?]).await?;
         Ok(())
+    }
+
+    /// The lease id of a token (`<creation path>/<salted id>`), as Vault reports it.
+    pub fn lease_id(&self, record: &TokenRecord) -> String {
+        format!("{}/{}", record.entry.path, self.salt_id(record.entry.id.expose()))
     }
 }
 
-/// Seconds since the Unix epoch.
-pub(crate) fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+/// The expiry-index key of a token expiring at `expire_time`: minute buckets, zero-padded
+/// so that lexical order is time order.
+pub(crate) fn expiry_key(expire_time: UnixNanos, salted: &str) -> String {
+    let minute = expire_time.max(0) / 1_000_000_000 / 60;
+    format!("expire/time/{minute:012}/{salted}")
+}
+
+fn record_put(salted: &str, record: &TokenRecord) -> Result<warden_logical::StorageOp, CoreError> {
+    Ok(warden_logical::StorageOp::Put(StorageEntry::json(format!("token/id/{salted}"), record)?))
+}
+
+fn index_put(key: &str, record: &TokenRecord) -> Result<warden_logical::StorageOp, CoreError> {
+    let value = record.entry.path.clone().into_bytes();
+    Ok(warden_logical::StorageOp::Put(StorageEntry { key: key.to_owned(), value }))
 }

@@ -72,7 +72,7 @@ pub trait StorageView: Send + Sync + fmt::Debug {
     async fn transaction(&self, ops: Vec<StorageOp>) -> Result<(), LogicalError>;
 }
 
-impl dyn StorageView {
+impl dyn StorageView + '_ {
     /// Reads a key and decodes it as JSON.
     pub async fn get_json<T: DeserializeOwned>(
         &self,

@@ -76,6 +76,7 @@ pub fn build_core(config: &Config, physical: Arc<dyn Backend>) -> Arc<Core> {
         default_lease_ttl: config.default_lease_ttl,
         max_lease_ttl: config.max_lease_ttl,
         cluster_name: config.cluster_name.clone(),
+        ..CoreConfig::default()
     });
     for (name, factory) in warden_builtin::secrets_engines() {
         builder = builder.secrets_engine(name, factory);

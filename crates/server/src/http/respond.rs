@@ -126,6 +126,31 @@ fn injects_data(path: &str) -> bool {
     PREFIXES.iter().any(|prefix| path.starts_with(prefix)) || EXACT.contains(&path)
 }
 
+/// The `auth` block of a login or token-creation response (Vault's `HTTPAuth`).
+fn auth_block(auth: &warden_logical::Auth) -> Value {
+    let metadata = if auth.metadata.is_empty() { Value::Null } else { json!(auth.metadata) };
+    let mut block = Map::new();
+    block.insert(
+        "client_token".into(),
+        json!(auth.client_token.as_ref().map(|t| t.expose()).unwrap_or_default()),
+    );
+    block.insert("accessor".into(), json!(auth.accessor));
+    block.insert("policies".into(), json!(auth.policies));
+    block.insert("token_policies".into(), json!(auth.token_policies));
+    if !auth.identity_policies.is_empty() {
+        block.insert("identity_policies".into(), json!(auth.identity_policies));
+    }
+    block.insert("metadata".into(), metadata);
+    block.insert("lease_duration".into(), json!(auth.lease.ttl.as_secs()));
+    block.insert("renewable".into(), json!(auth.lease.renewable));
+    block.insert("entity_id".into(), json!(auth.entity_id));
+    block.insert("token_type".into(), json!(auth.token_type.as_str()));
+    block.insert("orphan".into(), json!(auth.orphan));
+    block.insert("mfa_requirement".into(), Value::Null);
+    block.insert("num_uses".into(), json!(auth.num_uses.max(0)));
+    Value::Object(block)
+}
+
 /// The response to a successful logical request.
 pub(crate) fn logical(
     request_id: &str,
@@ -196,7 +221,7 @@ pub(crate) fn logical(
     body.insert("data".into(), resp.data.map_or(Value::Null, Value::Object));
     body.insert("wrap_info".into(), Value::Null);
     body.insert("warnings".into(), warnings);
-    body.insert("auth".into(), Value::Null);
+    body.insert("auth".into(), resp.auth.as_ref().map_or(Value::Null, auth_block));
     body.insert("mount_type".into(), json!(handled.mount_type));
     let status = resp
         .status_code

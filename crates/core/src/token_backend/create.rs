@@ -1,0 +1,335 @@
+//! `auth/token/create`, `create-orphan` and `create/<role>`, with Vault's checks in Vault's
+//! order (`handleCreateCommon`).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use warden_logical::framework::{Field, FieldType, Input, Path, handler};
+use warden_logical::{
+    Auth, LeaseOptions, LogicalError, Operation, Request, Response, TokenType,
+};
+
+use super::{TokenBackend, caller, duration_field, is_sudo, to_logical};
+use crate::login::sanitize_policies;
+use crate::token_store::NewToken;
+use crate::ttl::{TtlInputs, calculate_ttl};
+
+/// Which create endpoint was called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    Normal,
+    Orphan,
+    Role,
+}
+
+pub(super) fn path(pattern: &str, state: &Arc<TokenBackend>, kind: Kind) -> Path {
+    let fields = [
+        Field::new("role_name", FieldType::String),
+        Field::new("id", FieldType::String).description("Value for the token (root or sudo only)."),
+        Field::new("policies", FieldType::CommaStringSlice).description("Policies of the token."),
+        Field::new("meta", FieldType::KvPairs).description("Metadata shown in lookups."),
+        Field::new("no_parent", FieldType::Bool).default(json!(false)),
+        Field::new("no_default_policy", FieldType::Bool).default(json!(false)),
+        Field::new("renewable", FieldType::Bool).default(json!(true)),
+        Field::new("ttl", FieldType::String).description("Time to live, e.g. 1h."),
+        Field::new("lease", FieldType::String).deprecated(),
+        Field::new("explicit_max_ttl", FieldType::String),
+        Field::new("display_name", FieldType::String),
+        Field::new("num_uses", FieldType::Int).default(json!(0)),
+        Field::new("period", FieldType::String),
+        Field::new("type", FieldType::String),
+        Field::new("entity_alias", FieldType::String),
+    ];
+    let op = match kind {
+        Kind::Normal => handler(state, create_normal),
+        Kind::Orphan => handler(state, create_orphan),
+        Kind::Role => handler(state, create_role),
+    };
+    Path::new(pattern)
+        .fields(fields)
+        .operation(Operation::Update, op)
+        .help("Create a new token.", "")
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct CreateInput {
+    #[serde(default)]
+    id: String,
+    policies: Option<Vec<String>>,
+    meta: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    no_parent: bool,
+    #[serde(default)]
+    no_default_policy: bool,
+    #[serde(default = "yes")]
+    renewable: bool,
+    ttl: Option<Value>,
+    lease: Option<Value>,
+    explicit_max_ttl: Option<Value>,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    num_uses: i64,
+    period: Option<Value>,
+    #[serde(rename = "type", default)]
+    token_type: String,
+    #[serde(default)]
+    entity_alias: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
+async fn create_normal(
+    state: Arc<TokenBackend>,
+    req: Request,
+    input: Input<CreateInput>,
+) -> Result<Option<Response>, LogicalError> {
+    create(state, req, input.into_inner(), false).await
+}
+
+async fn create_orphan(
+    state: Arc<TokenBackend>,
+    req: Request,
+    input: Input<CreateInput>,
+) -> Result<Option<Response>, LogicalError> {
+    create(state, req, input.into_inner(), true).await
+}
+
+async fn create_role(
+    _state: Arc<TokenBackend>,
+    req: Request,
+    _input: Input<CreateInput>,
+) -> Result<Option<Response>, LogicalError> {
+    let name = req.path.trim_start_matches("create/");
+    Err(LogicalError::user(format!("unknown role {name}")))
+}
+
+fn positive(value: Option<i64>, message: &str) -> Result<u64, LogicalError> {
+    match value {
+        None => Ok(0),
+        Some(v) if v < 0 => Err(LogicalError::user(message)),
+        Some(v) => Ok(v.unsigned_abs()),
+    }
+}
+
+/// Vault's display-name sanitizing: anything but `[A-Za-z0-9-]` becomes `-`.
+fn sanitize_display_name(name: &str) -> String {
+    let full: String = format!("token-{name}")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+        .collect();
+    full.trim_end_matches('-').to_owned()
+}
+
+async fn create(
+    state: Arc<TokenBackend>,
+    req: Request,
+    input: CreateInput,
+    orphan: bool,
+) -> Result<Option<Response>, LogicalError> {
+    let (core, active) = state.active()?;
+    let parent = caller(&req)?.clone();
+    if parent.token_type == TokenType::Batch {
+        return Err(LogicalError::user("batch tokens cannot create more tokens"));
+    }
+    if parent.num_uses > 0 {
+        return Err(LogicalError::user("restricted use token cannot generate child tokens"));
+    }
+    let sudo = is_sudo(&req);
+    let token_type = match input.token_type.as_str() {
+        "" | "service" => TokenType::Service,
+        "batch" => TokenType::Batch,
+        _ => return Err(LogicalError::user("invalid 'token_type' value")),
+    };
+    if token_type == TokenType::Batch {
+        for (set, name) in [
+            (input.explicit_max_ttl.as_ref().is_some_and(|v| !is_empty(v)), "explicit_max_ttl"),
+            (input.period.as_ref().is_some_and(|v| !is_empty(v)), "period"),
+            (input.num_uses != 0, "num_uses"),
+        ] {
+            if set {
+                return Err(LogicalError::user(format!("batch tokens cannot have {name:?} set")));
+            }
+        }
+    }
+    if input.num_uses < 0 {
+        return Err(LogicalError::user("number of uses cannot be negative"));
+    }
+    if !input.entity_alias.is_empty() {
+        return Err(LogicalError::user("'entity_alias' is only allowed with token roles"));
+    }
+    let mut display_name = "token".to_owned();
+    if !input.display_name.is_empty() {
+        display_name = sanitize_display_name(&input.display_name);
+    }
+    let custom_id = if input.id.is_empty() {
+        None
+    } else {
+        if !sudo {
+            return Err(LogicalError::user("root or sudo privileges required to specify token id"));
+        }
+        Some(input.id.clone())
+    };
+
+    // Policies: inherit the parent's when none are given; a non-sudo caller only gets a
+    // subset of its own.
+    let requested = input.policies.clone().unwrap_or_default();
+    let mut add_default = false;
+    let policies = if requested.is_empty() {
+        sanitize_policies(&parent.policies, false)
+    } else if !sudo {
+        let asked = sanitize_policies(&requested, false);
+        let own = sanitize_policies(&parent.policies, false);
+        if !asked.iter().all(|p| own.contains(p)) {
+            return Err(LogicalError::user("child policies must be subset of parent"));
+        }
+        add_default = !input.no_default_policy && parent.policies.iter().any(|p| p == "default");
+        asked
+    } else {
+        add_default = !input.no_default_policy;
+        requested
+    };
+    let mut policies = sanitize_policies(&policies, add_default);
+    if input.no_default_policy {
+        policies.retain(|p| p != "default");
+    }
+    if policies.iter().any(|p| p == "response-wrapping") {
+        return Err(LogicalError::user("cannot assign policy \"response-wrapping\""));
+    }
+    let wants_root = policies.iter().any(|p| p == "root");
+    if wants_root && !parent.is_root() {
+        return Err(LogicalError::user(
+            "root tokens may not be created without parent token being root",
+        ));
+    }
+    if wants_root && token_type == TokenType::Batch {
+        return Err(LogicalError::user("batch tokens cannot be root tokens"));
+    }
+    if input.no_parent && !sudo {
+        return Err(LogicalError::user("root or sudo privileges required to create orphan token"));
+    }
+    let orphan = orphan || input.no_parent;
+
+    let explicit_max = positive(
+        duration_field(input.explicit_max_ttl.as_ref())?,
+        "explicit_max_ttl must be positive",
+    )?;
+    let period = match duration_field(input.period.as_ref())? {
+        Some(p) if p < 0 => return Err(LogicalError::user("period must be positive")),
+        Some(p) if p > 0 && !sudo => {
+            return Err(LogicalError::user(
+                "root or sudo privileges required to create periodic token",
+            ));
+        }
+        Some(p) => p.unsigned_abs(),
+        None => 0,
+    };
+    let ttl_raw = match input.ttl.as_ref().filter(|v| !is_empty(v)) {
+        Some(ttl) => positive(duration_field(Some(ttl))?, "ttl must be positive")?,
+        None => positive(duration_field(input.lease.as_ref())?, "lease must be positive")?,
+    };
+
+    let mut warnings = Vec::new();
+    let route = active.router.get("auth/token/").ok_or(LogicalError::UnsupportedPath)?;
+    let (mount_default, mount_max) = core.mount_ttls(&route);
+    let mut ttl = ttl_raw;
+    if period > 0 || ttl > 0 || !wants_root {
+        let outcome = calculate_ttl(
+            &TtlInputs {
+                mount_default,
+                mount_max,
+                increment: Duration::ZERO,
+                backend_ttl: Duration::from_secs(ttl),
+                period: Duration::from_secs(period),
+                backend_max: Duration::ZERO,
+                explicit_max: Duration::from_secs(explicit_max),
+            },
+            Duration::ZERO,
+        )
+        .map_err(to_logical)?;
+        warnings.extend(outcome.warnings);
+        ttl = outcome.ttl.as_secs();
+    }
+    if ttl == 0 && explicit_max > 0 {
+        ttl = explicit_max;
+    }
+    let mut renewable = input.renewable;
+    let mut bound_cidrs = if orphan { Vec::new() } else { parent.bound_cidrs.clone() };
+    if ttl == 0 {
+        if parent.ttl != 0 {
+            return Err(LogicalError::user(
+                "expiring root tokens cannot create non-expiring root tokens",
+            ));
+        }
+        renewable = false;
+        bound_cidrs.clear();
+    }
+    if custom_id.is_some() {
+        warnings.push(
+            "Supplying a custom ID for the token uses the weaker SHA1 hashing instead of the more \
+             secure SHA2-256 HMAC for token obfuscation. SHA1 hashed tokens on the wire leads to \
+             less secure lookups."
+                .to_owned(),
+        );
+    }
+    let record = active
+        .token_store
+        .create(NewToken {
+            token_type,
+            id: custom_id,
+            policies: policies.clone(),
+            parent: (!orphan).then(|| parent.clone()),
+            path: format!("auth/token/{}", req.path),
+            meta: input.meta.unwrap_or_default(),
+            internal_meta: BTreeMap::new(),
+            display_name: display_name.clone(),
+            num_uses: input.num_uses,
+            ttl,
+            explicit_max_ttl: explicit_max,
+            period,
+            renewable,
+            backend_ttl: ttl_raw,
+            backend_max_ttl: 0,
+            entity_id: if orphan { String::new() } else { parent.entity_id.clone() },
+            bound_cidrs,
+            no_identity_policies: false,
+            role: String::new(),
+        })
+        .await
+        .map_err(to_logical)?;
+    for policy in &policies {
+        if policy != "root" && !active.policy_exists(policy).await.map_err(to_logical)? {
+            warnings.push(format!("Policy {policy:?} does not exist"));
+        }
+    }
+    let auth = Auth {
+        lease: LeaseOptions {
+            ttl: Duration::from_secs(ttl),
+            renewable: record.lease.as_ref().is_some_and(|l| l.renewable),
+            ..LeaseOptions::default()
+        },
+        token_type: record.entry.token_type,
+        display_name,
+        policies: policies.clone(),
+        token_policies: policies,
+        metadata: record.entry.meta.clone(),
+        client_token: Some(record.entry.id.clone()),
+        accessor: record.entry.accessor.clone(),
+        period: Duration::from_secs(period),
+        explicit_max_ttl: Duration::from_secs(explicit_max),
+        num_uses: record.entry.num_uses,
+        entity_id: record.entry.entity_id.clone(),
+        orphan: record.entry.parent.is_empty(),
+        ..Auth::default()
+    };
+    Ok(Some(Response { auth: Some(auth), warnings, ..Response::default() }))
+}
+
+fn is_empty(value: &Value) -> bool {
+    matches!(value, Value::Null) || value.as_str() == Some("")
+}
