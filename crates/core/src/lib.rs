@@ -8,6 +8,7 @@
 
 pub mod barrier;
 mod cubbyhole;
+pub mod envelope;
 mod error;
 pub mod identity;
 mod lifecycle;
@@ -25,6 +26,7 @@ mod token_backend;
 pub mod token_store;
 pub mod ttl;
 pub mod view;
+mod wrapping;
 
 pub use error::CoreError;
 pub use lifecycle::{

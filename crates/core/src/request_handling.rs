@@ -64,11 +64,13 @@ impl Core {
         let mut last_use = false;
         if let Some(record) = token.as_ref().filter(|_| !unauthenticated) {
             check_bound_cidrs(&record.entry, &req)?;
-            authorize(&record.entry, &route, &req.path, &full_path)?;
+            self.authorize(&record.entry, &route, &req, &full_path).await?;
             last_use = active.token_store.use_token(record).await? == UseOutcome::LastUse;
         }
 
         let connection = req.connection.clone();
+        let wrap_ttl = req.wrap_ttl.filter(|ttl| !ttl.is_zero());
+        let request_id = req.id.clone();
         let result = route.backend.handle_request(req).await;
         if last_use && let Some(record) = &token {
             active.token_store.revoke_tree(record.entry.id.expose()).await?;
@@ -81,7 +83,16 @@ impl Core {
             let minted = self.mint_login_token(&active, &route, &full_path, auth, connection).await;
             resp.warnings.extend(minted.map_err(|err| as_login_error(err, login))?);
         }
-        Ok(Handled { response, mount_type: route.entry.mount_type.clone() })
+        let mount_type = route.entry.mount_type.clone();
+        if let Some(ttl) = wrap_ttl
+            && response.as_ref().is_some_and(|r| r.raw.is_none() && r.wrap_info.is_none())
+            && let Some(resp) = response.take()
+        {
+            let wrapped =
+                self.wrap_response(&active, &request_id, &full_path, &mount_type, resp, ttl).await?;
+            response = Some(wrapped);
+        }
+        Ok(Handled { response, mount_type })
     }
 
     /// Looks up the caller's token, if it sent one. An unknown or expired token is
@@ -108,11 +119,37 @@ impl Core {
             return Err(CoreError::InvalidToken);
         };
         let record = active.token_store.lookup(token).await?.ok_or(CoreError::InvalidToken)?;
-        if allows(&record.entry, path) && record.entry.is_root() {
-            Ok(())
-        } else {
-            Err(CoreError::PermissionDenied)
+        let acl = self.acl_for_token(&record.entry).await?;
+        let result = acl.allow_operation(Operation::Update, path, None, None);
+        if result.allowed && result.root_privs { Ok(()) } else { Err(CoreError::PermissionDenied) }
+    }
+
+    /// Whether `token` holds `sudo` on `path` (Vault's `SudoPrivilege`).
+    pub(crate) async fn has_sudo(&self, token: &TokenEntry, path: &str) -> Result<bool, CoreError> {
+        let acl = self.acl_for_token(token).await?;
+        Ok(acl.capabilities(path).iter().any(|c| c == "sudo" || c == "root"))
+    }
+
+    /// The ACL decision for an authenticated request: the operation's capability on the
+    /// full path, plus `sudo` on root-protected paths.
+    async fn authorize(
+        &self,
+        token: &TokenEntry,
+        route: &Route,
+        req: &Request,
+        full_path: &str,
+    ) -> Result<(), CoreError> {
+        let acl = self.acl_for_token(token).await?;
+        let result = acl.allow_operation(req.operation, full_path, Some(&req.data), req.wrap_ttl);
+        if !result.allowed {
+            tracing::debug!(path = %full_path, operation = %req.operation, denial = ?result.denial, "permission denied");
+            return Err(CoreError::PermissionDenied);
         }
+        if route.requires_sudo(&req.path) && !result.root_privs {
+            tracing::debug!(path = %full_path, "permission denied: sudo required");
+            return Err(CoreError::PermissionDenied);
+        }
+        Ok(())
     }
 
     /// Replaces the initial root token with one whose id the operator chose (dev mode's
@@ -186,27 +223,6 @@ pub(crate) fn cidr_contains(cidr: &str, addr: IpAddr) -> bool {
         }),
         (IpAddr::V6(_), IpAddr::V4(_)) => false,
     }
-}
-
-/// The ACL decision. Until the policy store is wired in, only the `root` policy grants
-/// anything.
-fn allows(token: &TokenEntry, _path: &str) -> bool {
-    token.is_root()
-}
-
-fn authorize(
-    token: &TokenEntry,
-    route: &Route,
-    relative: &str,
-    full_path: &str,
-) -> Result<(), CoreError> {
-    if !allows(token, full_path) {
-        return Err(CoreError::PermissionDenied);
-    }
-    if route.requires_sudo(relative) && !token.is_root() {
-        return Err(CoreError::PermissionDenied);
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -38,9 +38,13 @@ fn caller(req: &Request) -> Result<&warden_logical::TokenEntry, LogicalError> {
     req.token_entry.as_deref().ok_or(LogicalError::PermissionDenied)
 }
 
-/// Whether the caller holds sudo. Until policies are wired in, only root tokens do.
-fn is_sudo(req: &Request) -> bool {
-    req.token_entry.as_deref().is_some_and(warden_logical::TokenEntry::is_root)
+/// Whether the caller holds `sudo` on the path it called (Vault's `SudoPrivilege`).
+async fn is_sudo(state: &TokenBackend, req: &Request) -> Result<bool, LogicalError> {
+    let Some(token) = req.token_entry.as_deref() else {
+        return Ok(false);
+    };
+    let path = format!("{}{}", req.mount_point, req.path);
+    state.core()?.has_sudo(token, &path).await.map_err(to_logical)
 }
 
 pub(crate) fn to_logical(error: CoreError) -> LogicalError {

@@ -258,3 +258,25 @@ fn index_put(key: &str, record: &TokenRecord) -> Result<warden_logical::StorageO
     let value = record.entry.path.clone().into_bytes();
     Ok(warden_logical::StorageOp::Put(StorageEntry { key: key.to_owned(), value }))
 }
+
+impl TokenStore {
+    /// Every stored token with a lease whose lease id starts with `prefix`, as
+    /// `(salted id, creation path)`. Reads every token record: an operator call, not a hot
+    /// path.
+    pub(crate) async fn leases_with_prefix(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(String, String)>, CoreError> {
+        let mut found = Vec::new();
+        for salted in self.view.list("token/id/").await? {
+            let Some(record) = self.load_salted(&salted).await? else { continue };
+            if record.lease.is_none() || record.revoking {
+                continue;
+            }
+            if format!("{}/{salted}", record.entry.path).starts_with(prefix) {
+                found.push((salted, record.entry.path));
+            }
+        }
+        Ok(found)
+    }
+}

@@ -27,7 +27,7 @@ pub use backend::{
 };
 pub use error::LogicalError;
 pub use request::{Connection, Operation, Request};
-pub use response::{RawBody, Response, Secret};
+pub use response::{RawBody, Response, Secret, WrapInfo};
 pub use secret::SecretString;
 pub use storage::{StorageEntry, StorageOp, StorageView};
 pub use token::TokenEntry;

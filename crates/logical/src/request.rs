@@ -108,6 +108,8 @@ pub struct Request {
     pub auth: Option<Auth>,
     /// True when the path needs no token.
     pub unauthenticated: bool,
+    /// The response-wrapping TTL the client asked for (`X-Vault-Wrap-TTL`).
+    pub wrap_ttl: Option<std::time::Duration>,
 }
 
 impl Request {
@@ -129,6 +131,7 @@ impl Request {
             mount_accessor: String::new(),
             auth: None,
             unauthenticated: false,
+            wrap_ttl: None,
         }
     }
 }

@@ -1,6 +1,6 @@
 use std::fmt;
 
-use crate::{Auth, LeaseOptions, Map};
+use crate::{Auth, LeaseOptions, Map, SecretString};
 
 /// A leased secret in a response (Vault's `logical.Secret`).
 #[derive(Debug, Clone, Default)]
@@ -50,6 +50,25 @@ pub struct Response {
     pub status_code: Option<u16>,
     /// Replaces the JSON envelope with a raw body.
     pub raw: Option<RawBody>,
+    /// Set by the core when the response was wrapped: the client then sees only this.
+    pub wrap_info: Option<WrapInfo>,
+}
+
+/// A wrapped response's handle (Vault's `wrap_info`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WrapInfo {
+    /// The single-use wrapping token.
+    pub token: SecretString,
+    /// The wrapping token's accessor.
+    pub accessor: String,
+    /// How long the wrapping token lives.
+    pub ttl: std::time::Duration,
+    /// When it was made (RFC 3339 with nanoseconds).
+    pub creation_time: String,
+    /// The path whose response was wrapped.
+    pub creation_path: String,
+    /// The accessor of the token inside the wrapped response, if it holds one.
+    pub wrapped_accessor: String,
 }
 
 impl Response {

@@ -23,10 +23,17 @@ pub(super) fn paths(state: &Arc<SysBackend>) -> Vec<Path> {
     ]
 }
 
-/// Whether the caller may see a mount: any non-deny capability under it. Until the policy
-/// store exists only root tokens hold capabilities, so this is "is root".
-fn has_mount_access(token: Option<&TokenEntry>, _route_path: &str) -> bool {
-    token.is_some_and(TokenEntry::is_root)
+/// Whether the caller may see a mount: any non-deny capability on any path under it.
+async fn has_mount_access(
+    sys: &SysBackend,
+    token: Option<&TokenEntry>,
+    route_path: &str,
+) -> Result<bool, LogicalError> {
+    let Some(token) = token else {
+        return Ok(false);
+    };
+    let acl = sys.core()?.acl_for_token(token).await.map_err(to_logical)?;
+    Ok(acl.has_mount_access(route_path))
 }
 
 async fn list_mounts(
@@ -37,9 +44,13 @@ async fn list_mounts(
     let core = sys.core()?;
     let token = req.token_entry.as_deref();
     let authed = token.is_some();
+    let acl = match token {
+        Some(token) => Some(core.acl_for_token(token).await.map_err(to_logical)?),
+        None => None,
+    };
     let visible = |entry: &MountEntry| {
         entry.config.listing_visibility == "unauth"
-            || (authed && has_mount_access(token, &entry.route_path()))
+            || acl.as_ref().is_some_and(|acl| acl.has_mount_access(&entry.route_path()))
     };
     let describe = |entry: &MountEntry| {
         if authed {
@@ -99,7 +110,8 @@ async fn read_mount(
     let Some(entry) = core.mount_for_path(&path).map_err(to_logical)? else {
         return Err(denied());
     };
-    if !has_mount_access(token, &entry.route_path()) && entry.config.listing_visibility != "unauth"
+    if !has_mount_access(&sys, token, &entry.route_path()).await?
+        && entry.config.listing_visibility != "unauth"
     {
         return Err(denied());
     }

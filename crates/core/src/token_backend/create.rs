@@ -140,7 +140,7 @@ async fn create(
     if parent.num_uses > 0 {
         return Err(LogicalError::user("restricted use token cannot generate child tokens"));
     }
-    let sudo = is_sudo(&req);
+    let sudo = is_sudo(&state, &req).await?;
     let token_type = match input.token_type.as_str() {
         "" | "service" => TokenType::Service,
         "batch" => TokenType::Batch,

@@ -155,7 +155,7 @@ pub(super) async fn revoke_orphan(
     if input.token.is_empty() {
         return Err(LogicalError::user("missing token ID"));
     }
-    if !is_sudo(&req) {
+    if !is_sudo(&state, &req).await? {
         return Err(LogicalError::user("root or sudo privileges required to revoke and orphan"));
     }
     let (_, active) = state.active()?;

@@ -156,7 +156,9 @@ pub(super) async fn parse(
     if help {
         operation = Operation::Help;
     }
+    let wrap_ttl = wrap_ttl(&parts.headers)?;
     let mut request = Request::new(operation, logical_path, data);
+    request.wrap_ttl = wrap_ttl;
     request.id = uuid::Uuid::new_v4().to_string();
     request.client_token = client_token(&parts.headers);
     request.connection = parts.extensions.get::<PeerAddr>().map(|peer| Connection {
@@ -229,6 +231,24 @@ async fn read_body(
         _ => Err(bad_request(
             "failed to decode JSON input: the body must be a JSON object",
         )),
+    }
+}
+
+/// `X-Vault-Wrap-TTL`: a duration (`5m`) or seconds; negative values are refused.
+fn wrap_ttl(headers: &HeaderMap) -> Result<Option<std::time::Duration>, Response<Body>> {
+    let Some(raw) = headers.get("x-vault-wrap-ttl").and_then(|v| v.to_str().ok()) else {
+        return Ok(None);
+    };
+    if raw.trim().is_empty() {
+        return Ok(None);
+    }
+    let parsed =
+        warden_logical::framework::parse_duration_second(&Value::String(raw.trim().to_owned()))
+            .map_err(bad_request)?;
+    match parsed {
+        Some(seconds) if seconds < 0 => Err(bad_request("requested wrap ttl cannot be negative")),
+        Some(seconds) => Ok(Some(std::time::Duration::from_secs(seconds.unsigned_abs()))),
+        None => Ok(None),
     }
 }
 

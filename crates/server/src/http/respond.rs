@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use http::{HeaderValue, Response, StatusCode, header};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use warden_core::{CoreError, Handled};
 use warden_logical::{LogicalError, Operation};
 
@@ -108,49 +108,6 @@ pub(crate) fn no_content() -> Response<Body> {
     response
 }
 
-/// Legacy sys routes whose `data` keys Vault also copies to the top level of the body.
-fn injects_data(path: &str) -> bool {
-    const PREFIXES: [&str; 10] = [
-        "sys/audit",
-        "sys/auth",
-        "sys/capabilities",
-        "sys/config/auditing/request-headers",
-        "sys/mounts",
-        "sys/policy",
-        "sys/rotate",
-        "sys/wrapping/wrap",
-        "sys/remount",
-        "sys/rekey/backup",
-    ];
-    const EXACT: [&str; 3] = ["sys/config/cors", "sys/ha-status", "sys/key-status"];
-    PREFIXES.iter().any(|prefix| path.starts_with(prefix)) || EXACT.contains(&path)
-}
-
-/// The `auth` block of a login or token-creation response (Vault's `HTTPAuth`).
-fn auth_block(auth: &warden_logical::Auth) -> Value {
-    let metadata = if auth.metadata.is_empty() { Value::Null } else { json!(auth.metadata) };
-    let mut block = Map::new();
-    block.insert(
-        "client_token".into(),
-        json!(auth.client_token.as_ref().map(|t| t.expose()).unwrap_or_default()),
-    );
-    block.insert("accessor".into(), json!(auth.accessor));
-    block.insert("policies".into(), json!(auth.policies));
-    block.insert("token_policies".into(), json!(auth.token_policies));
-    if !auth.identity_policies.is_empty() {
-        block.insert("identity_policies".into(), json!(auth.identity_policies));
-    }
-    block.insert("metadata".into(), metadata);
-    block.insert("lease_duration".into(), json!(auth.lease.ttl.as_secs()));
-    block.insert("renewable".into(), json!(auth.lease.renewable));
-    block.insert("entity_id".into(), json!(auth.entity_id));
-    block.insert("token_type".into(), json!(auth.token_type.as_str()));
-    block.insert("orphan".into(), json!(auth.orphan));
-    block.insert("mfa_requirement".into(), Value::Null);
-    block.insert("num_uses".into(), json!(auth.num_uses.max(0)));
-    Value::Object(block)
-}
-
 /// The response to a successful logical request.
 pub(crate) fn logical(
     request_id: &str,
@@ -193,41 +150,12 @@ pub(crate) fn logical(
             return empty_error(StatusCode::NOT_FOUND);
         }
     }
-    let (lease_id, renewable, lease_duration) = match &resp.secret {
-        Some(secret) => (
-            secret.lease_id.clone(),
-            secret.lease.renewable,
-            secret.lease.ttl.as_secs(),
-        ),
-        None => (String::new(), false, 0),
-    };
-    let warnings = if resp.warnings.is_empty() {
-        Value::Null
-    } else {
-        json!(resp.warnings)
-    };
-    let mut body = Map::new();
-    if injects_data(path)
-        && let Some(data) = &resp.data
-    {
-        for (key, value) in data {
-            body.insert(key.clone(), value.clone());
-        }
-    }
-    body.insert("request_id".into(), json!(request_id));
-    body.insert("lease_id".into(), json!(lease_id));
-    body.insert("renewable".into(), json!(renewable));
-    body.insert("lease_duration".into(), json!(lease_duration));
-    body.insert("data".into(), resp.data.map_or(Value::Null, Value::Object));
-    body.insert("wrap_info".into(), Value::Null);
-    body.insert("warnings".into(), warnings);
-    body.insert("auth".into(), resp.auth.as_ref().map_or(Value::Null, auth_block));
-    body.insert("mount_type".into(), json!(handled.mount_type));
+    let body = warden_core::envelope::envelope(request_id, path, &handled.mount_type, &resp);
     let status = resp
         .status_code
         .and_then(|c| StatusCode::from_u16(c).ok())
         .unwrap_or(StatusCode::OK);
-    json_response(status, &Value::Object(body))
+    json_response(status, &body)
 }
 
 #[cfg(test)]
@@ -301,12 +229,4 @@ mod tests {
         }
     }
 
-    #[test]
-    fn legacy_sys_routes_inject_data() {
-        assert!(injects_data("sys/mounts"));
-        assert!(injects_data("sys/auth/kubernetes/tune"));
-        assert!(injects_data("sys/key-status"));
-        assert!(!injects_data("sys/internal/ui/mounts/secret"));
-        assert!(!injects_data("secret/foo"));
-    }
 }
