@@ -16,7 +16,11 @@ pub(super) fn paths(state: &Arc<SysBackend>) -> Vec<Path> {
     let lease_id = || Field::new("lease_id", FieldType::String).description("The lease ID.");
     let url_lease_id = || Field::new("url_lease_id", FieldType::String);
     vec![
-        Path::new("leases/lookup/?")
+        Path::new("leases/lookup")
+            .field(lease_id())
+            .operation(Operation::Update, handler(state, lookup))
+            .help("Look up a lease.", ""),
+        Path::new("leases/lookup/")
             .operation(Operation::List, handler(state, list_prefix))
             .field(Field::new("prefix", FieldType::String))
             .help("List leases with a prefix.", ""),
@@ -24,10 +28,6 @@ pub(super) fn paths(state: &Arc<SysBackend>) -> Vec<Path> {
             .field(Field::new("prefix", FieldType::String))
             .operation(Operation::List, handler(state, list_prefix))
             .help("List leases with a prefix.", ""),
-        Path::new("leases/lookup")
-            .field(lease_id())
-            .operation(Operation::Update, handler(state, lookup))
-            .help("Look up a lease.", ""),
         Path::new("(leases/)?renew(/(?P<url_lease_id>.+))?")
             .fields([lease_id(), url_lease_id(), Field::new("increment", FieldType::DurationSecond)])
             .operation(Operation::Update, handler(state, renew))
