@@ -2,8 +2,11 @@
 //! KV version detection. The seal endpoints are served by the HTTP layer directly, as in
 //! Vault, because they must work while sealed.
 
+mod leases;
 mod mounts;
+mod policies;
 mod ui_mounts;
+mod wrapping;
 
 use std::sync::{Arc, Weak};
 
@@ -77,6 +80,9 @@ pub(crate) fn backend(core: Weak<Core>) -> Result<Arc<dyn LogicalBackend>, Logic
     for path in mounts::paths(&state)
         .into_iter()
         .chain(ui_mounts::paths(&state))
+        .chain(policies::paths(&state))
+        .chain(wrapping::paths(&state))
+        .chain(leases::paths(&state))
     {
         builder = builder.path(path);
     }

@@ -129,7 +129,7 @@ mod tests {
             (90, "1m30s"),
             (3600, "1h"),
             (5400, "1h30m"),
-            (3601, "1h0m1s"),
+            (3601, "1h1s"),
             (32 * DAY, "768h"),
         ] {
             assert_eq!(human_duration(secs(seconds)), text, "{seconds}");
