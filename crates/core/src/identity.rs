@@ -9,8 +9,10 @@
 //! Every entity is one storage record (aliases included) plus small index records, written
 //! in one transaction (see the `index` module for the layout). [`IdentityStore::setup`]
 //! loads every entity into memory at unseal, as Vault does: one barrier read per entity
-//! (about a second per 100k entities on local disk), after which every lookup is a hash
-//! lookup. The index records let a later version answer lookups from storage instead.
+//! (measured 0.17 s for 20k entities over the in-memory backend in a release build, so
+//! about 1 s per 100k plus the physical reads), after which a login of a known alias is a
+//! hash lookup (about 3 µs). The index records let a later version answer lookups from
+//! storage instead of loading everything.
 //!
 //! Writes are serialized by one async lock (Vault's `i.Lock()`), except logins that create
 //! a new entity: those are serialized per alias (mount accessor, name), so two concurrent
