@@ -7,9 +7,8 @@ pub mod kv;
 
 use warden_logical::Factory;
 
-/// The KV version dev mode mounts at `secret/`. Vault mounts version 2; warden mounts
-/// version 1 until the versioned engine exists.
-pub const DEV_KV_VERSION: &str = "1";
+/// The KV version dev mode mounts at `secret/`: version 2, as Vault does.
+pub const DEV_KV_VERSION: &str = "2";
 
 /// Every builtin secrets engine, by mount type.
 pub fn secrets_engines() -> Vec<(&'static str, Factory)> {

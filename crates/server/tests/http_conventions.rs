@@ -64,19 +64,15 @@ async fn health_seal_status_and_leader_have_vaults_fields() {
 
 #[tokio::test]
 async fn envelope_status_codes_and_error_bodies() {
-    let server = TestServer::dev().await.unwrap();
+    let server = dev_with_kv1().await;
 
     let write = server
-        .request(
-            "PUT",
-            "secret/app",
-            Some(json!({ "user": "a", "pass": "b" })),
-        )
+        .request("PUT", "kv1/app", Some(json!({ "user": "a", "pass": "b" })))
         .await;
     assert_eq!(write.status, 204);
     assert!(write.text.is_empty());
 
-    let read = server.request("GET", "secret/app", None).await;
+    let read = server.request("GET", "kv1/app", None).await;
     assert_eq!(read.status, 200);
     let keys: Vec<&str> = read
         .body
@@ -102,7 +98,7 @@ async fn envelope_status_codes_and_error_bodies() {
     assert_eq!(read.body["mount_type"], "kv");
     assert_eq!(read.body["lease_duration"], 2_764_800);
 
-    let missing = server.request("GET", "secret/nothing", None).await;
+    let missing = server.request("GET", "kv1/nothing", None).await;
     assert_eq!(missing.status, 404);
     assert_eq!(missing.body, json!({ "errors": [] }));
 
@@ -121,7 +117,7 @@ async fn envelope_status_codes_and_error_bodies() {
     );
 
     let no_token = server
-        .request_with_token("GET", "secret/app", None, None)
+        .request_with_token("GET", "kv1/app", None, None)
         .await;
     assert_eq!(no_token.status, 403);
     assert_eq!(
@@ -130,21 +126,21 @@ async fn envelope_status_codes_and_error_bodies() {
     );
 
     let folder = server
-        .request("PUT", "secret/folder/", Some(json!({ "a": "b" })))
+        .request("PUT", "kv1/folder/", Some(json!({ "a": "b" })))
         .await;
     assert_eq!(folder.status, 400);
     assert_eq!(folder.errors(), ["cannot write to a path ending in '/'"]);
 
-    let empty = server.request("PUT", "secret/empty", Some(json!({}))).await;
+    let empty = server.request("PUT", "kv1/empty", Some(json!({}))).await;
     assert_eq!(empty.status, 400);
     assert_eq!(empty.errors(), ["missing data fields"]);
 
-    let method = server.request("BREW", "secret/app", None).await;
+    let method = server.request("BREW", "kv1/app", None).await;
     assert_eq!(method.status, 405);
     assert_eq!(method.body, json!({ "errors": [] }));
 
     let patch = server
-        .request("PATCH", "secret/app", Some(json!({ "a": 1 })))
+        .request("PATCH", "kv1/app", Some(json!({ "a": 1 })))
         .await;
     assert_eq!(patch.status, 415);
     assert!(
@@ -154,7 +150,7 @@ async fn envelope_status_codes_and_error_bodies() {
 
     let namespaced = raw_request(
         &server,
-        "GET /v1/secret/app HTTP/1.1\r\nX-Vault-Namespace: team-a\r\n",
+        "GET /v1/kv1/app HTTP/1.1\r\nX-Vault-Namespace: team-a\r\n",
     )
     .await;
     assert!(namespaced.starts_with("HTTP/1.1 403"), "{namespaced}");
@@ -162,7 +158,7 @@ async fn envelope_status_codes_and_error_bodies() {
     let root_ns = raw_request(
         &server,
         &format!(
-            "GET /v1/secret/app HTTP/1.1\r\nX-Vault-Namespace: root\r\nX-Vault-Token: {}\r\n",
+            "GET /v1/kv1/app HTTP/1.1\r\nX-Vault-Namespace: root\r\nX-Vault-Token: {}\r\n",
             server.root_token.clone().unwrap()
         ),
     )
@@ -190,23 +186,23 @@ async fn bearer_tokens_work_like_the_vault_header() {
 
 #[tokio::test]
 async fn list_method_and_list_query_agree() {
-    let server = TestServer::dev().await.unwrap();
+    let server = dev_with_kv1().await;
     for key in ["b", "a", "dir/x", "dir/y/z"] {
         let resp = server
-            .request("PUT", &format!("secret/{key}"), Some(json!({ "v": key })))
+            .request("PUT", &format!("kv1/{key}"), Some(json!({ "v": key })))
             .await;
         assert_eq!(resp.status, 204);
     }
-    let listed = server.request("LIST", "secret", None).await;
-    let queried = server.request("GET", "secret?list=true", None).await;
-    let slashed = server.request("LIST", "secret/", None).await;
+    let listed = server.request("LIST", "kv1", None).await;
+    let queried = server.request("GET", "kv1?list=true", None).await;
+    let slashed = server.request("LIST", "kv1/", None).await;
     assert_eq!(listed.status, 200);
     assert_eq!(listed.body["data"], json!({ "keys": ["a", "b", "dir/"] }));
     assert_eq!(listed.body["data"], queried.body["data"]);
     assert_eq!(listed.body["data"], slashed.body["data"]);
-    let nested = server.request("LIST", "secret/dir", None).await;
+    let nested = server.request("LIST", "kv1/dir", None).await;
     assert_eq!(nested.body["data"], json!({ "keys": ["x", "y/"] }));
-    let empty = server.request("LIST", "secret/none", None).await;
+    let empty = server.request("LIST", "kv1/none", None).await;
     assert_eq!(empty.status, 404);
     assert_eq!(empty.body, json!({ "errors": [] }));
 }
@@ -330,6 +326,20 @@ async fn help_and_unknown_field_warnings() {
     assert_eq!(tune.status, 204);
 }
 
+/// A dev server with a KV version 1 mount at `kv1/` (dev mode's `secret/` is version 2).
+async fn dev_with_kv1() -> TestServer {
+    let server = TestServer::dev().await.unwrap();
+    let mounted = server
+        .request(
+            "POST",
+            "sys/mounts/kv1",
+            Some(json!({ "type": "kv", "options": { "version": "1" } })),
+        )
+        .await;
+    assert_eq!(mounted.status, 204, "{}", mounted.text);
+    server
+}
+
 /// Sends a raw HTTP/1.1 request (headers given without the final blank line) and returns
 /// the whole response text.
 async fn raw_request(server: &TestServer, head: &str) -> String {
@@ -409,15 +419,15 @@ async fn oversized_bodies_get_413_without_being_buffered() {
 
 #[tokio::test]
 async fn json_bombs_are_refused() {
-    let server = TestServer::dev().await.unwrap();
+    let server = dev_with_kv1().await;
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
     let resp = server
-        .request("PUT", "secret/deep", Some(json!({ "a": "b" })))
+        .request("PUT", "kv1/deep", Some(json!({ "a": "b" })))
         .await;
     assert_eq!(resp.status, 204);
     let client = reqwest::Client::new();
     let deep_resp = client
-        .put(format!("{}/v1/secret/deep", server.url()))
+        .put(format!("{}/v1/kv1/deep", server.url()))
         .header("X-Vault-Token", server.root_token.clone().unwrap())
         .body(format!("{{\"a\":{deep}}}"))
         .send()
@@ -430,7 +440,7 @@ async fn json_bombs_are_refused() {
         .collect();
     let wide = format!("{{\"a\":[{}1]}}", String::from_utf8(wide).unwrap());
     let wide_resp = client
-        .put(format!("{}/v1/secret/wide", server.url()))
+        .put(format!("{}/v1/kv1/wide", server.url()))
         .header("X-Vault-Token", server.root_token.clone().unwrap())
         .body(wide)
         .send()

@@ -1,6 +1,6 @@
-//! The KV secrets engine, version 1: whatever JSON object is written to a path is stored
-//! as it is and read back with a refresh interval (`ttl` or `lease` in the data, else the
-//! mount's default lease TTL) as `lease_duration`.
+//! KV version 1 (Vault's `passthrough.go`): whatever JSON object is written to a path is
+//! stored as it is and read back with a refresh interval (`ttl` or `lease` in the data, else
+//! the mount's default lease TTL) as `lease_duration`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,28 +12,16 @@ use warden_logical::framework::{
     parse_duration_second,
 };
 use warden_logical::{
-    BackendConfig, BackendKind, Factory, LeaseOptions, LogicalBackend, LogicalError, Map,
-    Operation, Request, Response, Secret, StorageEntry, StorageView, SystemView,
+    BackendConfig, BackendKind, LeaseOptions, LogicalBackend, LogicalError, Map, Operation,
+    Request, Response, Secret, StorageEntry, StorageView, SystemView,
 };
 
 const HELP: &str = "The kv backend reads and writes arbitrary secrets to the backend. The \
 secrets are encrypted/decrypted by Vault: they are never stored unencrypted in the backend \
 and the backend never has an opportunity to see the unencrypted value.";
 
-/// The factory registered for the `kv` (and legacy `generic`) mount types.
-pub fn factory() -> Factory {
-    Arc::new(|config: BackendConfig| Box::pin(async move { build(config) }))
-}
-
-fn build(config: BackendConfig) -> Result<Arc<dyn LogicalBackend>, LogicalError> {
-    match config.options.get("version").map(String::as_str) {
-        None | Some("" | "1") => {}
-        Some(version) => {
-            return Err(LogicalError::user(format!(
-                "KV version {version} is not supported by this server yet; use version 1"
-            )));
-        }
-    }
+/// Builds the version 1 engine for a mount.
+pub(super) fn build(config: BackendConfig) -> Result<Arc<dyn LogicalBackend>, LogicalError> {
     let state = Arc::new(KvV1 {
         storage: config.storage,
         system: config.system,
@@ -145,5 +133,89 @@ impl KvV1 {
         let mut data = Map::new();
         data.insert("keys".into(), Value::from(keys));
         Ok(Some(Response::with_data(data)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::{Value, json};
+    use warden_logical::{LogicalError, Map, Operation, Request};
+
+    use crate::kv::testing::mount_config;
+
+    fn map(value: Value) -> Map {
+        match value {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn kv_v1_keeps_its_behaviour() {
+        let (config, _) = mount_config(Some("1"));
+        let backend = crate::kv::factory()(config).await.unwrap();
+        let req = Request::new(
+            Operation::Update,
+            "app",
+            map(json!({"ttl": "1h", "k": "v"})),
+        );
+        assert_eq!(backend.existence_check(&req).await.unwrap(), Some(false));
+        backend.handle_request(req).await.unwrap();
+        let read = backend
+            .handle_request(Request::new(Operation::Read, "app", Map::new()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(read.secret.unwrap().lease.ttl, Duration::from_secs(3600));
+        let err = backend
+            .handle_request(Request::new(Operation::Update, "empty", Map::new()))
+            .await
+            .unwrap_err();
+        assert_eq!(err, LogicalError::user("missing data fields"));
+        let listed = backend
+            .handle_request(Request::new(Operation::List, "", Map::new()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(listed.data.unwrap()["keys"], json!(["app"]));
+    }
+
+    #[tokio::test]
+    async fn reads_use_the_mount_ttl_without_a_ttl_field_and_deletes_are_idempotent() {
+        let (config, storage) = mount_config(None);
+        let backend = crate::kv::factory()(config).await.unwrap();
+        let req = Request::new(Operation::Update, "dir/app", map(json!({"k": "v"})));
+        backend.handle_request(req).await.unwrap();
+        assert_eq!(storage.json("dir/app"), Some(json!({"k": "v"})));
+        let read = backend
+            .handle_request(Request::new(Operation::Read, "dir/app", Map::new()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            read.secret.unwrap().lease.ttl,
+            Duration::from_secs(2_764_800)
+        );
+        let listed = backend
+            .handle_request(Request::new(Operation::List, "dir", Map::new()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(listed.data.unwrap()["keys"], json!(["app"]));
+        for _ in 0..2 {
+            let deleted = backend
+                .handle_request(Request::new(Operation::Delete, "dir/app", Map::new()))
+                .await
+                .unwrap();
+            assert!(deleted.is_none());
+        }
+        assert!(storage.keys().is_empty());
+        let missing = backend
+            .handle_request(Request::new(Operation::Read, "dir/app", Map::new()))
+            .await
+            .unwrap();
+        assert!(missing.is_none());
     }
 }
