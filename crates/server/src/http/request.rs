@@ -156,7 +156,7 @@ pub(super) async fn parse(
     if help {
         operation = Operation::Help;
     }
-    let wrap_ttl = wrap_ttl(&parts.headers)?;
+    let wrap_ttl = wrap_ttl(&parts.headers).map_err(bad_request)?;
     let mut request = Request::new(operation, logical_path, data);
     request.wrap_ttl = wrap_ttl;
     request.id = uuid::Uuid::new_v4().to_string();
@@ -235,7 +235,7 @@ async fn read_body(
 }
 
 /// `X-Vault-Wrap-TTL`: a duration (`5m`) or seconds; negative values are refused.
-fn wrap_ttl(headers: &HeaderMap) -> Result<Option<std::time::Duration>, Response<Body>> {
+fn wrap_ttl(headers: &HeaderMap) -> Result<Option<std::time::Duration>, String> {
     let Some(raw) = headers.get("x-vault-wrap-ttl").and_then(|v| v.to_str().ok()) else {
         return Ok(None);
     };
@@ -243,10 +243,9 @@ fn wrap_ttl(headers: &HeaderMap) -> Result<Option<std::time::Duration>, Response
         return Ok(None);
     }
     let parsed =
-        warden_logical::framework::parse_duration_second(&Value::String(raw.trim().to_owned()))
-            .map_err(bad_request)?;
+        warden_logical::framework::parse_duration_second(&Value::String(raw.trim().to_owned()))?;
     match parsed {
-        Some(seconds) if seconds < 0 => Err(bad_request("requested wrap ttl cannot be negative")),
+        Some(seconds) if seconds < 0 => Err("requested wrap ttl cannot be negative".to_owned()),
         Some(seconds) => Ok(Some(std::time::Duration::from_secs(seconds.unsigned_abs()))),
         None => Ok(None),
     }
