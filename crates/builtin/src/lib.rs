@@ -3,6 +3,8 @@
 //! storage view scoped to their mount and the mount's settings.
 #![warn(missing_docs)]
 
+pub mod auth;
+pub mod jose;
 pub mod kv;
 
 use warden_logical::Factory;
@@ -17,5 +19,9 @@ pub fn secrets_engines() -> Vec<(&'static str, Factory)> {
 
 /// Every builtin auth method, by mount type.
 pub fn auth_methods() -> Vec<(&'static str, Factory)> {
-    Vec::new()
+    vec![
+        ("kubernetes", auth::kubernetes::factory()),
+        ("jwt", auth::jwt::factory()),
+        ("oidc", auth::jwt::factory()),
+    ]
 }

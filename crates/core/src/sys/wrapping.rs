@@ -105,9 +105,6 @@ async fn wrap(
     if req.wrap_ttl.is_none_or(|ttl| ttl.is_zero()) {
         return Err(LogicalError::user("endpoint requires response wrapping to be used"));
     }
-    if req.data.is_empty() {
-        return Err(LogicalError::user("empty wrapping data"));
-    }
     Ok(Some(Response::with_data(req.data)))
 }
 

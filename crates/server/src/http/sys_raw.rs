@@ -69,12 +69,26 @@ async fn body_json<T: for<'de> Deserialize<'de> + Default>(
     })
 }
 
+/// Go decodes JSON `null` into a field's zero value; clients (hvac) send nulls for unset
+/// fields.
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct InitRequest {
+    #[serde(deserialize_with = "null_as_default")]
     secret_shares: i64,
+    #[serde(deserialize_with = "null_as_default")]
     secret_threshold: i64,
+    #[serde(deserialize_with = "null_as_default")]
     pgp_keys: Vec<String>,
+    #[serde(deserialize_with = "null_as_default")]
     root_token_pgp_key: String,
 }
 
@@ -144,8 +158,11 @@ async fn seal_status(state: &ApiState) -> Response<Body> {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct UnsealRequest {
+    #[serde(deserialize_with = "null_as_default")]
     key: String,
+    #[serde(deserialize_with = "null_as_default")]
     reset: bool,
+    #[serde(deserialize_with = "null_as_default")]
     migrate: bool,
 }
 
