@@ -194,7 +194,9 @@ mod tests {
             assert_eq!(Alg::from_name(alg.as_str()), Some(alg));
             assert_eq!(alg.as_str().parse::<Alg>(), Ok(alg));
         }
-        for name in ["none", "None", "NONE", "nOnE", "HS256", "rs256", "Rs256", "ES521", ""] {
+        for name in [
+            "none", "None", "NONE", "nOnE", "HS256", "rs256", "Rs256", "ES521", "",
+        ] {
             assert_eq!(Alg::from_name(name), None, "{name}");
         }
         assert!(!Alg::KUBERNETES.contains(&Alg::EdDsa));

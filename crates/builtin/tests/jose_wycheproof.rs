@@ -22,16 +22,23 @@
 //!
 //! `json_web_encryption_test.json`: every vector (valid or not) is rejected, since JWE is not
 //! accepted where a JWS is expected.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers fail loudly"
+)]
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde_json::Value;
 use warden_builtin::jose::{
-    Alg, JoseError, KeySet, Limits, Part, PublicKey, decode_unverified, verify_jws,
+    Alg, JoseError, KeySet, Limits, PublicKey, decode_unverified, verify_jws,
 };
 
-const SIGNATURE_DEVIATIONS: &[u64] = &[1, 346, 347, 348, 350, 351, 352, 357, 358, 359, 372, 373, 376, 377];
+const SIGNATURE_DEVIATIONS: &[u64] = &[
+    1, 346, 347, 348, 350, 351, 352, 357, 358, 359, 372, 373, 376, 377,
+];
 const KEY_DEVIATIONS: &[u64] = &[2, 13, 14, 15];
 
 fn fixture(name: &str) -> Value {
@@ -88,7 +95,11 @@ impl Tally {
             "{name}: valid accepted {}, valid rejected (deviations) {:?}, invalid rejected {}",
             self.valid_accepted, self.valid_rejected, self.invalid_rejected
         );
-        assert!(self.invalid_accepted.is_empty(), "invalid accepted: {:?}", self.invalid_accepted);
+        assert!(
+            self.invalid_accepted.is_empty(),
+            "invalid accepted: {:?}",
+            self.invalid_accepted
+        );
         assert_eq!(self.valid_rejected, deviations, "valid vectors rejected");
     }
 }
@@ -107,7 +118,9 @@ fn json_web_signature_vectors() {
             None => KeySet::default(),
         };
         // The JWKS path must agree with the single-JWK path.
-        let jwks = group.get("public").map(|jwk| serde_json::json!({ "keys": [jwk] }));
+        let jwks = group
+            .get("public")
+            .map(|jwk| serde_json::json!({ "keys": [jwk] }));
         if let Some(jwks) = jwks {
             let report = KeySet::from_jwks(jwks.to_string().as_bytes()).unwrap();
             assert_eq!(report.keys.len(), keys.len(), "group {}", group["comment"]);
@@ -121,15 +134,18 @@ fn json_web_signature_vectors() {
             tally.record(id, expected_valid, result.is_ok());
             if let Ok(verified) = &result {
                 // The allow-list is per call: the same token fails without its algorithm.
-                let others: Vec<Alg> =
-                    Alg::ALL.into_iter().filter(|a| *a != verified.header.alg).collect();
+                let others: Vec<Alg> = Alg::ALL
+                    .into_iter()
+                    .filter(|a| *a != verified.header.alg)
+                    .collect();
                 assert_eq!(
                     verify_jws(&jws, &keys, &others, &Limits::default()).unwrap_err(),
                     JoseError::AlgNotAllowed(verified.header.alg)
                 );
             }
-            if group["comment"] == "base64" && !expected_valid && id != 375 {
+            if group["comment"] == "base64" && !expected_valid && ![367, 370, 375].contains(&id) {
                 // Strict base64url fails before the (unsupported) HS256 alg is looked at.
+                // (367, 370 and 375 are canonical base64url with a MAC over another encoding.)
                 let err = decode_unverified(&jws, &Alg::ALL).unwrap_err();
                 assert!(matches!(err, JoseError::Base64(_)), "tcId {id}: {err:?}");
             }
@@ -143,7 +159,10 @@ fn json_web_signature_vectors() {
 fn json_web_key_vectors() {
     let file = fixture("json_web_key_test.json");
     let expected_skip: BTreeMap<&str, JoseError> = [
-        ("keysize_too_small", JoseError::RsaKeyTooSmall { bits: 1024 }),
+        (
+            "keysize_too_small",
+            JoseError::RsaKeyTooSmall { bits: 1024 },
+        ),
         ("exponentOne", JoseError::RsaInvalidKey),
         ("jws_rsa_roca_key", JoseError::RsaRocaKey),
         ("wrong_algorithm", JoseError::UnsupportedKeyAlg),
@@ -163,7 +182,10 @@ fn json_web_key_vectors() {
     let mut seen = 0;
     for group in groups(&file) {
         let comment = group["comment"].as_str().unwrap();
-        let document = group.get("public").or_else(|| group.get("private")).unwrap();
+        let document = group
+            .get("public")
+            .or_else(|| group.get("private"))
+            .unwrap();
         let report = KeySet::from_jwks(document.to_string().as_bytes()).unwrap();
         if let Some(reason) = expected_skip.get(comment) {
             assert!(report.keys.is_empty(), "{comment}: a key was kept");
@@ -195,12 +217,14 @@ fn json_web_encryption_vectors_are_all_rejected() {
             let err = decode_unverified(&jwe, &Alg::ALL).unwrap_err();
             if jwe.matches('.').count() == 4 {
                 five_part += 1;
-                assert_eq!(err, JoseError::Malformed("JWE (five parts) is not supported"));
+                assert_eq!(
+                    err,
+                    JoseError::Malformed("JWE (five parts) is not supported")
+                );
             }
             assert!(verify_jws(&jwe, &KeySet::default(), &Alg::ALL, &Limits::default()).is_err());
         }
     }
     println!("json_web_encryption_test.json: {seen} rejected ({five_part} five-part)");
     assert_eq!(seen, file["numberOfTests"].as_u64().unwrap());
-    let _ = Part::Header;
 }

@@ -76,7 +76,11 @@ pub(crate) struct Runtime {
 impl Runtime {
     pub(crate) fn new(config: JwtConfig) -> Result<Self, String> {
         let algs = config.algs()?;
-        Ok(Self { config, algs, keys: tokio::sync::OnceCell::new() })
+        Ok(Self {
+            config,
+            algs,
+            keys: tokio::sync::OnceCell::new(),
+        })
     }
 }
 
@@ -95,7 +99,9 @@ pub(crate) struct JwtAuth {
 
 impl std::fmt::Debug for JwtAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JwtAuth").field("policy", &self.policy).finish_non_exhaustive()
+        f.debug_struct("JwtAuth")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
     }
 }
 
@@ -109,7 +115,12 @@ impl JwtAuth {
     /// The configuration, cached in memory until the next write. `Ok(None)`: never
     /// configured.
     pub(crate) async fn runtime(&self) -> Result<Option<Arc<Runtime>>, LogicalError> {
-        if let Some(runtime) = self.runtime.read().unwrap_or_else(PoisonError::into_inner).clone() {
+        if let Some(runtime) = self
+            .runtime
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+        {
             return Ok(Some(runtime));
         }
         let generation = self.generation.load(Ordering::SeqCst);
@@ -125,8 +136,18 @@ impl JwtAuth {
     }
 
     /// The runtime's key source, building it on first use (Vault's `jwtValidator`).
-    pub(crate) async fn key_source<'a>(&self, runtime: &'a Runtime) -> Result<&'a KeySource, String> {
-        runtime.keys.get_or_try_init(|| self.build_key_source(&runtime.config)).await
+    pub(crate) async fn key_source<'a>(
+        &self,
+        runtime: &'a Runtime,
+    ) -> Result<&'a KeySource, String> {
+        let keys = runtime
+            .keys
+            .get_or_try_init(|| self.build_key_source(&runtime.config))
+            .await?;
+        if matches!(keys, KeySource::Unsupported) {
+            return Err("unsupported config type".into());
+        }
+        Ok(keys)
     }
 }
 
@@ -139,11 +160,16 @@ fn http_fetcher(ca_pem: &str) -> Result<Arc<dyn KeyFetcher>, String> {
     Ok(Arc::new(HttpFetcher::new(ca_pem)?))
 }
 
-fn duration_option(config: &BackendConfig, name: &str, default: Duration) -> Result<Duration, LogicalError> {
+fn duration_option(
+    config: &BackendConfig,
+    name: &str,
+    default: Duration,
+) -> Result<Duration, LogicalError> {
     let Some(raw) = config.options.get(name) else {
         return Ok(default);
     };
-    let nanos = parse_go_duration(raw).map_err(|err| LogicalError::user(format!("invalid {name}: {err}")))?;
+    let nanos = parse_go_duration(raw)
+        .map_err(|err| LogicalError::user(format!("invalid {name}: {err}")))?;
     u64::try_from(nanos)
         .map(Duration::from_nanos)
         .map_err(|_| LogicalError::user(format!("invalid {name}: must not be negative")))
@@ -152,7 +178,11 @@ fn duration_option(config: &BackendConfig, name: &str, default: Duration) -> Res
 fn build(config: BackendConfig) -> Result<Arc<dyn LogicalBackend>, LogicalError> {
     let defaults = RefreshPolicy::default();
     let policy = RefreshPolicy {
-        min_refresh_interval: duration_option(&config, "jwks_min_refresh_interval", defaults.min_refresh_interval)?,
+        min_refresh_interval: duration_option(
+            &config,
+            "jwks_min_refresh_interval",
+            defaults.min_refresh_interval,
+        )?,
         max_age: duration_option(&config, "jwks_max_age", defaults.max_age)?,
     };
     let state = Arc::new(JwtAuth {

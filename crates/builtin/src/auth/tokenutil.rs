@@ -180,8 +180,12 @@ impl TokenParams {
             self.bound_cidrs = if sent("bound_cidrs") { cidrs.clone() } else { Vec::new() };
             self.token_bound_cidrs = cidrs;
         }
-        if sent("token_type") || self.token_type.is_empty() {
-            let raw = data.get("token_type").and_then(Value::as_str).unwrap_or("default-service");
+        if !sent("token_type") && self.token_type.is_empty() {
+            // Vault's zero value: the mount's tuning decides.
+            self.token_type = "default".into();
+        }
+        if sent("token_type") {
+            let raw = data.get("token_type").and_then(Value::as_str).unwrap_or_default();
             self.token_type = match raw {
                 "" | "default" => "default".into(),
                 "default-service" | "default-batch" | "service" | "batch" => raw.to_owned(),

@@ -164,7 +164,7 @@ fn numeric_date(claim: &'static str, value: &Value) -> Result<i64, JoseError> {
     }
     match number.as_f64() {
         // 0 <= f < 2^63, so truncation toward zero fits an i64.
-        Some(f) if f.is_finite() && f >= 0.0 && f < TWO_POW_63 => Ok(f.trunc() as i64),
+        Some(f) if (0.0..TWO_POW_63).contains(&f) => Ok(f.trunc() as i64),
         _ => Err(invalid),
     }
 }
@@ -224,7 +224,13 @@ mod tests {
         assert_eq!(aud(json!([])), "");
         assert_eq!(aud(json!(["b", "a"])), "b,a");
         assert!(claims(json!({})).unwrap().audiences().is_empty());
-        for bad in [json!({"a": 1}), json!(["a", 1]), json!(null), json!(5), json!([["a"]])] {
+        for bad in [
+            json!({"a": 1}),
+            json!(["a", 1]),
+            json!(null),
+            json!(5),
+            json!([["a"]]),
+        ] {
             assert_eq!(
                 claims(json!({ "aud": bad })).unwrap_err(),
                 JoseError::InvalidClaim {

@@ -233,7 +233,9 @@ mod tests {
     fn strict_base64url() {
         assert_eq!(B64URL.decode("Zm9v").unwrap(), b"foo");
         assert_eq!(B64URL.decode("_-8").unwrap(), [0xff, 0xef]);
-        for bad in ["Zm9=", "Zm9v=", "Zm 9v", "Zm9v\n", "+/8", "Zh", "Zg==", "Z", "Zm9vY"] {
+        for bad in [
+            "Zm9=", "Zm9v=", "Zm 9v", "Zm9v\n", "+/8", "Zh", "Zg==", "Z", "Zm9vY",
+        ] {
             assert!(B64URL.decode(bad).is_err(), "{bad:?}");
         }
     }
@@ -260,13 +262,34 @@ mod tests {
         assert_eq!(err(r#"{"typ":"JWT"}"#), JoseError::MissingAlg);
         assert_eq!(err(r#"{"alg":"none"}"#), JoseError::UnsupportedAlg);
         assert_eq!(err(r#"{"alg":["RS256"]}"#), JoseError::UnsupportedAlg);
-        assert_eq!(err(r#"{"alg":"RS256","crit":[]}"#), JoseError::CriticalHeader);
-        assert_eq!(err(r#"{"alg":"RS256","b64":false}"#), JoseError::UnencodedPayload);
-        assert_eq!(err(r#"{"alg":"RS256","enc":"A128GCM"}"#), JoseError::InvalidHeader("enc"));
-        assert_eq!(err(r#"{"alg":"RS256","kid":""}"#), JoseError::InvalidHeader("kid"));
-        assert_eq!(err(r#"{"alg":"RS256","kid":7}"#), JoseError::InvalidHeader("kid"));
-        assert_eq!(err(r#"{"alg":"RS256","kid":"a\nb"}"#), JoseError::InvalidHeader("kid"));
-        assert_eq!(err(r#"{"alg":"RS256","typ":1}"#), JoseError::InvalidHeader("typ"));
+        assert_eq!(
+            err(r#"{"alg":"RS256","crit":[]}"#),
+            JoseError::CriticalHeader
+        );
+        assert_eq!(
+            err(r#"{"alg":"RS256","b64":false}"#),
+            JoseError::UnencodedPayload
+        );
+        assert_eq!(
+            err(r#"{"alg":"RS256","enc":"A128GCM"}"#),
+            JoseError::InvalidHeader("enc")
+        );
+        assert_eq!(
+            err(r#"{"alg":"RS256","kid":""}"#),
+            JoseError::InvalidHeader("kid")
+        );
+        assert_eq!(
+            err(r#"{"alg":"RS256","kid":7}"#),
+            JoseError::InvalidHeader("kid")
+        );
+        assert_eq!(
+            err(r#"{"alg":"RS256","kid":"a\nb"}"#),
+            JoseError::InvalidHeader("kid")
+        );
+        assert_eq!(
+            err(r#"{"alg":"RS256","typ":1}"#),
+            JoseError::InvalidHeader("typ")
+        );
         assert_eq!(
             err(r#"{"alg":"RS256","ALG":"none"}"#),
             JoseError::CaseVariantName {
@@ -274,7 +297,10 @@ mod tests {
                 name: "alg"
             }
         );
-        let good = token(r#"{"alg":"RS256","b64":true,"jku":"http://x","kid":"k 1"}"#, "{}");
+        let good = token(
+            r#"{"alg":"RS256","b64":true,"jku":"http://x","kid":"k 1"}"#,
+            "{}",
+        );
         let ok = parse(&good, &[Alg::Rs256], &Limits::default()).unwrap();
         assert!(ok.header.has_jku && !ok.header.has_x5u);
         assert_eq!(ok.header.kid.as_deref(), Some("k 1"));
@@ -300,7 +326,15 @@ mod tests {
         );
         let deep = token(r#"{"alg":"RS256","x":[[1]]}"#, "{}");
         assert_eq!(
-            parse(&deep, &Alg::ALL, &Limits { max_header_len: 99, ..limits }).unwrap_err(),
+            parse(
+                &deep,
+                &Alg::ALL,
+                &Limits {
+                    max_header_len: 99,
+                    ..limits
+                }
+            )
+            .unwrap_err(),
             JoseError::TooDeep(Part::Header)
         );
     }

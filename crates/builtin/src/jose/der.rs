@@ -116,7 +116,9 @@ impl<'a> Reader<'a> {
             }
             let (bytes, after) = rest.split_at(count);
             rest = after;
-            let len = bytes.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+            let len = bytes
+                .iter()
+                .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
             // DER: the shortest length form, no leading zero bytes.
             if len < 0x80 || bytes[0] == 0 {
                 return Err(JoseError::InvalidDer);
@@ -185,9 +187,8 @@ pub(crate) fn parse_spki(der: &[u8]) -> Result<SpkiKey<'_>, JoseError> {
     alg_id.finish()?;
     let bits = spki.expect(TAG_BIT_STRING)?;
     spki.finish()?;
-    let key = match bits {
-        [0, key @ ..] => key,
-        _ => return Err(JoseError::InvalidDer),
+    let [0, key @ ..] = bits else {
+        return Err(JoseError::InvalidDer);
     };
     match oid {
         OID_RSA => {
@@ -255,7 +256,10 @@ mod tests {
             "-----BEGIN PUBLIC KEY-----\nProc-Type: 4\nMAMCAQE=\n-----END PUBLIC KEY-----",
             "-----BEGIN PUBLIC KEY-----\nMAMCAQE\n-----END PUBLIC KEY-----",
         ] {
-            assert!(matches!(first_pem_block(bad), Err(JoseError::InvalidPem(_))), "{bad}");
+            assert!(
+                matches!(first_pem_block(bad), Err(JoseError::InvalidPem(_))),
+                "{bad}"
+            );
         }
     }
 
@@ -270,7 +274,10 @@ mod tests {
         // truncated
         assert!(Reader::new(&[0x30, 0x05, 0x00]).any().is_err());
         let mut ok = Reader::new(&[0x02, 0x01, 0x05, 0xff]);
-        assert_eq!(ok.any().unwrap(), (0x02, &[0x05][..], &[0x02, 0x01, 0x05][..]));
+        assert_eq!(
+            ok.any().unwrap(),
+            (0x02, &[0x05][..], &[0x02, 0x01, 0x05][..])
+        );
         assert!(ok.finish().is_err());
     }
 
@@ -296,7 +303,12 @@ mod tests {
         let mut short = ed448;
         short[1] = 0x07;
         assert_eq!(parse_spki(&short).unwrap_err(), JoseError::InvalidDer);
-        let unknown = [0x30, 0x09, 0x30, 0x04, 0x06, 0x02, 0x2a, 0x03, 0x03, 0x01, 0x00];
-        assert_eq!(parse_spki(&unknown).unwrap_err(), JoseError::UnsupportedKeyType);
+        let unknown = [
+            0x30, 0x09, 0x30, 0x04, 0x06, 0x02, 0x2a, 0x03, 0x03, 0x01, 0x00,
+        ];
+        assert_eq!(
+            parse_spki(&unknown).unwrap_err(),
+            JoseError::UnsupportedKeyType
+        );
     }
 }

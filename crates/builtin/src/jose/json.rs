@@ -15,8 +15,8 @@ use super::error::{JoseError, Part};
 
 /// Registered JOSE header parameter names (RFC 7515 §4.1, RFC 7516 §4.1, RFC 7797).
 pub(crate) const HEADER_NAMES: &[&str] = &[
-    "alg", "kid", "typ", "cty", "crit", "jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256", "b64", "enc",
-    "zip",
+    "alg", "kid", "typ", "cty", "crit", "jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256", "b64",
+    "enc", "zip",
 ];
 
 /// Registered claim names (RFC 7519 §4.1), plus the top-level Kubernetes service-account claims
@@ -56,7 +56,9 @@ pub(crate) fn parse_object(
         fault: &fault,
     };
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let parsed = seed.deserialize(&mut de).and_then(|value| de.end().map(|()| value));
+    let parsed = seed
+        .deserialize(&mut de)
+        .and_then(|value| de.end().map(|()| value));
     match (parsed, fault.get()) {
         (Ok(Value::Object(map)), _) => Ok(map),
         (Ok(_), _) => Err(JoseError::NotAnObject(part)),
@@ -227,7 +229,10 @@ mod tests {
         assert_eq!(parse("foo"), Err(JoseError::Json(Part::Payload)));
         assert_eq!(parse("{} {}"), Err(JoseError::Json(Part::Payload)));
         assert_eq!(parse(r#"{"a":1e400}"#), Err(JoseError::Json(Part::Payload)));
-        assert_eq!(parse(r#"{"a":"\ud800"}"#), Err(JoseError::Json(Part::Payload)));
+        assert_eq!(
+            parse(r#"{"a":"\ud800"}"#),
+            Err(JoseError::Json(Part::Payload))
+        );
         assert_eq!(
             parse_object(b"{\"a\":\"\xff\"}", 64, Part::Payload),
             Err(JoseError::Json(Part::Payload))

@@ -226,19 +226,43 @@ mod tests {
     fn jwk_shape_errors() {
         let err = |v: Value| PublicKey::from_jwk(&v.to_string()).unwrap_err();
         assert_eq!(err(json!({})), JoseError::InvalidKeyParam("kty"));
-        assert_eq!(err(json!({"kty": "oct", "k": "AAAA"})), JoseError::UnsupportedKeyType);
-        assert_eq!(err(json!({"kty": "RSA", "use": "enc"})), JoseError::NotASigningKey);
-        assert_eq!(err(json!({"kty": "RSA", "alg": "RSA1_5"})), JoseError::UnsupportedKeyAlg);
+        assert_eq!(
+            err(json!({"kty": "oct", "k": "AAAA"})),
+            JoseError::UnsupportedKeyType
+        );
+        assert_eq!(
+            err(json!({"kty": "RSA", "use": "enc"})),
+            JoseError::NotASigningKey
+        );
+        assert_eq!(
+            err(json!({"kty": "RSA", "alg": "RSA1_5"})),
+            JoseError::UnsupportedKeyAlg
+        );
         assert_eq!(err(json!({"kty": "RSA", "kid": ""})), JoseError::InvalidKid);
-        assert_eq!(err(json!({"kty": "RSA", "d": "AQ"})), JoseError::PrivateKeyMaterial);
-        assert_eq!(err(json!({"kty": "RSA", "e": "AQAB"})), JoseError::InvalidKeyParam("n"));
+        assert_eq!(
+            err(json!({"kty": "RSA", "d": "AQ"})),
+            JoseError::PrivateKeyMaterial
+        );
+        assert_eq!(
+            err(json!({"kty": "RSA", "e": "AQAB"})),
+            JoseError::InvalidKeyParam("n")
+        );
         assert_eq!(
             err(json!({"kty": "RSA", "n": "AQAB=", "e": "AQAB"})),
             JoseError::InvalidKeyParam("n")
         );
-        assert_eq!(err(json!({"kty": "EC", "crv": "secp256k1"})), JoseError::UnsupportedCurve);
-        assert_eq!(err(json!({"kty": "OKP", "crv": "Ed448"})), JoseError::UnsupportedCurve);
-        assert_eq!(err(json!({"kty": "OKP", "crv": "X25519"})), JoseError::UnsupportedCurve);
+        assert_eq!(
+            err(json!({"kty": "EC", "crv": "secp256k1"})),
+            JoseError::UnsupportedCurve
+        );
+        assert_eq!(
+            err(json!({"kty": "OKP", "crv": "Ed448"})),
+            JoseError::UnsupportedCurve
+        );
+        assert_eq!(
+            err(json!({"kty": "OKP", "crv": "X25519"})),
+            JoseError::UnsupportedCurve
+        );
         assert_eq!(
             err(json!({"kty": "EC", "crv": "P-256", "x": "AAAA", "y": "AAAA"})),
             JoseError::InvalidKeyParam("x")

@@ -234,8 +234,7 @@ impl PublicKey {
         bytes: &[u8],
         only: Option<Alg>,
     ) -> Result<PublicKey, JoseError> {
-        let (alg, verifier): (Alg, &'static dyn signature::VerificationAlgorithm) = match key_type
-        {
+        let (alg, verifier): (Alg, &'static dyn signature::VerificationAlgorithm) = match key_type {
             KeyType::EcP256 => (Alg::Es256, &ECDSA_P256_SHA256_FIXED),
             KeyType::EcP384 => (Alg::Es384, &ECDSA_P384_SHA384_FIXED),
             KeyType::EcP521 => (Alg::Es512, &ECDSA_P521_SHA512_FIXED),
@@ -258,7 +257,8 @@ impl PublicKey {
             return Err(JoseError::InvalidKeyParam("x"));
         }
         algs_for(KeyType::Ed25519, only)?;
-        let parsed = ParsedPublicKey::new(&ED25519, raw).map_err(|_| JoseError::InvalidKeyParam("x"))?;
+        let parsed =
+            ParsedPublicKey::new(&ED25519, raw).map_err(|_| JoseError::InvalidKeyParam("x"))?;
         Ok(PublicKey {
             key_type: KeyType::Ed25519,
             kid: None,
@@ -308,7 +308,9 @@ fn has_roca_fingerprint(n: &[u8]) -> bool {
     (3u32..=701)
         .filter(|p| (2..*p).take_while(|d| d * d <= *p).all(|d| p % d != 0))
         .all(|p| {
-            let residue = n.iter().fold(0u32, |acc, b| (acc * 256 + u32::from(*b)) % p);
+            let residue = n
+                .iter()
+                .fold(0u32, |acc, b| (acc * 256 + u32::from(*b)) % p);
             let generator = 65537 % p;
             let mut x = 1;
             loop {
@@ -365,7 +367,10 @@ impl KeySet {
     ///   (PEM keys: Vault ignores `kid` for static keys); if there are none →
     ///   [`JoseError::UnknownKid`] (the caller may refresh its JWKS once and retry);
     /// * header without `kid`: every key that fits the `alg`.
-    pub(crate) fn candidates(&self, header: &Header) -> Result<Vec<(usize, &PublicKey)>, JoseError> {
+    pub(crate) fn candidates(
+        &self,
+        header: &Header,
+    ) -> Result<Vec<(usize, &PublicKey)>, JoseError> {
         let alg = header.alg;
         let indexed = || self.keys.iter().enumerate();
         fn fitting(keys: Vec<(usize, &PublicKey)>, alg: Alg) -> Vec<(usize, &PublicKey)> {
@@ -384,7 +389,10 @@ impl KeySet {
                     (fitting(matching, alg), JoseError::KeyAlgMismatch(alg))
                 }
             }
-            None => (fitting(indexed().collect(), alg), JoseError::NoCompatibleKey(alg)),
+            None => (
+                fitting(indexed().collect(), alg),
+                JoseError::NoCompatibleKey(alg),
+            ),
         };
         if candidates.is_empty() {
             Err(none_fit)
@@ -420,13 +428,28 @@ mod tests {
             PublicKey::rsa(&[0xff; 1025], &[1, 0, 1], None).unwrap_err(),
             JoseError::RsaKeyTooLarge { bits: 8200 }
         );
-        assert_eq!(PublicKey::rsa(&n, &[1], None).unwrap_err(), JoseError::RsaInvalidKey);
-        assert_eq!(PublicKey::rsa(&n, &[2], None).unwrap_err(), JoseError::RsaInvalidKey);
-        assert_eq!(PublicKey::rsa(&n, &[], None).unwrap_err(), JoseError::RsaInvalidKey);
-        assert_eq!(PublicKey::rsa(&[], &[3], None).unwrap_err(), JoseError::InvalidKeyParam("n"));
+        assert_eq!(
+            PublicKey::rsa(&n, &[1], None).unwrap_err(),
+            JoseError::RsaInvalidKey
+        );
+        assert_eq!(
+            PublicKey::rsa(&n, &[2], None).unwrap_err(),
+            JoseError::RsaInvalidKey
+        );
+        assert_eq!(
+            PublicKey::rsa(&n, &[], None).unwrap_err(),
+            JoseError::RsaInvalidKey
+        );
+        assert_eq!(
+            PublicKey::rsa(&[], &[3], None).unwrap_err(),
+            JoseError::InvalidKeyParam("n")
+        );
         let mut even = n.clone();
         even[255] = 0xfa;
-        assert_eq!(PublicKey::rsa(&even, &[3], None).unwrap_err(), JoseError::RsaInvalidKey);
+        assert_eq!(
+            PublicKey::rsa(&even, &[3], None).unwrap_err(),
+            JoseError::RsaInvalidKey
+        );
         let mut padded = vec![0, 0];
         padded.extend_from_slice(&n);
         let key = PublicKey::rsa(&padded, &[0, 1, 0, 1], None).unwrap();

@@ -263,6 +263,7 @@ mod tests {
 
     /// Ported case list of Vault's `TestValidateBoundClaims`.
     #[test]
+    #[rustfmt::skip]
     fn bound_claims_matrix() {
         let cases: Vec<(&str, &str, Value, Value, bool)> = vec![
             ("valid", "string", json!({"foo": "a", "bar": "b"}), json!({"foo": "a", "bar": "b"}), true),
@@ -310,7 +311,10 @@ mod tests {
         let check = |bound: Value, claims: Value| {
             validate_bound_claims("string", &map(bound), &map(claims)).unwrap_err()
         };
-        assert_eq!(check(json!({"c": "x"}), json!({})), "claim \"c\" is missing");
+        assert_eq!(
+            check(json!({"c": "x"}), json!({})),
+            "claim \"c\" is missing"
+        );
         assert_eq!(
             check(json!({"c": "x"}), json!({"c": {"k": 1}})),
             "received claim is not a string, bool, int or list: map[k:1]"

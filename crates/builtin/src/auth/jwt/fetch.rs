@@ -101,7 +101,9 @@ impl KeyFetcher for HttpFetcher {
             .content_length()
             .is_some_and(|len| len > MAX_BODY as u64)
         {
-            return Err(format!("get {url}: response body larger than {MAX_BODY} bytes"));
+            return Err(format!(
+                "get {url}: response body larger than {MAX_BODY} bytes"
+            ));
         }
         let mut body = Vec::new();
         while let Some(chunk) = response
@@ -110,7 +112,9 @@ impl KeyFetcher for HttpFetcher {
             .map_err(|err| format!("unable to read response body: {}", error_chain(&err)))?
         {
             if body.len() + chunk.len() > MAX_BODY {
-                return Err(format!("get {url}: response body larger than {MAX_BODY} bytes"));
+                return Err(format!(
+                    "get {url}: response body larger than {MAX_BODY} bytes"
+                ));
             }
             body.extend_from_slice(&chunk);
         }

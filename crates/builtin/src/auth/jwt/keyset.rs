@@ -95,11 +95,6 @@ impl RemoteKeys {
         }
     }
 
-    /// The URL of the JWK set.
-    pub(crate) fn url(&self) -> &str {
-        &self.url
-    }
-
     fn state(&self) -> std::sync::MutexGuard<'_, CacheState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -152,7 +147,8 @@ impl RemoteKeys {
 
     async fn fetch(&self) -> Result<KeySet, String> {
         let body = self.fetcher.get(&self.url, ACCEPT_JWKS).await?;
-        let report = KeySet::from_jwks(&body).map_err(|err| format!("failed to decode keys: {err}"))?;
+        let report =
+            KeySet::from_jwks(&body).map_err(|err| format!("failed to decode keys: {err}"))?;
         for skipped in &report.skipped {
             tracing::warn!(
                 url = %self.url,
@@ -179,9 +175,12 @@ impl RemoteKeys {
             }
             // The config-write probe does not count against miss refreshes, so a key rotated
             // in right after a write is still picked up at once.
+            // A stale refresh is limited only after a failed attempt (an endpoint that is
+            // down is not asked again on every login).
             let last = match reason {
                 Reason::Miss => state.last_miss_refresh,
-                Reason::Stale => state.last_attempt,
+                Reason::Stale if state.last_error.is_some() => state.last_attempt,
+                Reason::Stale => None,
             };
             let interval = self.policy.min_refresh_interval;
             if elapsed(self.clock.as_ref(), last).is_some_and(|age| age < interval) {
@@ -279,7 +278,10 @@ pub(crate) fn map_error(err: JoseError, miss: &str) -> VerifyError {
         e if is_key_miss(&e) => VerifyError::Signature(miss.to_owned()),
         // Raised while reading the claims, which happens only after the signature verified.
         e @ (JoseError::InvalidClaim { .. }
-        | JoseError::CaseVariantName { part: Part::Payload, .. }
+        | JoseError::CaseVariantName {
+            part: Part::Payload,
+            ..
+        }
         | JoseError::DuplicateMember(Part::Payload)
         | JoseError::Json(Part::Payload)
         | JoseError::NotAnObject(Part::Payload)
@@ -289,7 +291,11 @@ pub(crate) fn map_error(err: JoseError, miss: &str) -> VerifyError {
 }
 
 /// Verifies with static (PEM) keys: every key is tried, `kid` is ignored.
-pub(crate) fn verify_static(token: &str, keys: &KeySet, algs: &[Alg]) -> Result<Verified, VerifyError> {
+pub(crate) fn verify_static(
+    token: &str,
+    keys: &KeySet,
+    algs: &[Alg],
+) -> Result<Verified, VerifyError> {
     jose::verify(token, keys, algs).map_err(|err| map_error(err, STATIC_MISS))
 }
 
@@ -303,7 +309,9 @@ pub(crate) async fn verify_multi(
         .map_err(|err| map_error(err, REMOTE_MISS))?
         .header;
     let Some(kid) = header.kid else {
-        return Err(VerifyError::Other("token missing kid header parameter".into()));
+        return Err(VerifyError::Other(
+            "token missing kid header parameter".into(),
+        ));
     };
     let find = || sets.iter().find(|set| set.has_kid(&kid)).cloned();
     let set = match find() {
@@ -346,7 +354,10 @@ pub(crate) async fn discover(fetcher: &dyn KeyFetcher, issuer: &str) -> Result<S
     if issuer.is_empty() {
         return Err("issuer must not be empty".into());
     }
-    let url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
     let body = fetcher.get(&url, ACCEPT_JSON).await?;
     let doc: Discovery = serde_json::from_slice(&body)
         .map_err(|err| format!("failed to decode OIDC discovery document: {err}"))?;

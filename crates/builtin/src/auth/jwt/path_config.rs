@@ -43,8 +43,7 @@ pub(crate) struct JwksPair {
     pub(crate) jwks_ca_pem: String,
 }
 
-const PAIRS_SHAPE: &str =
-    "jwks_pairs must be provided as a list of json objects with the fields jwks_url and jwks_ca_pem";
+const PAIRS_SHAPE: &str = "jwks_pairs must be provided as a list of json objects with the fields jwks_url and jwks_ca_pem";
 
 impl JwtConfig {
     /// Vault's `NewJWKSPairsConfig`.
@@ -60,7 +59,10 @@ impl JwtConfig {
                         "'{name}' expected type 'string', got unconvertible type, value: '{other}'"
                     )),
                 };
-                Ok(JwksPair { jwks_url: field("jwks_url")?, jwks_ca_pem: field("jwks_ca_pem")? })
+                Ok(JwksPair {
+                    jwks_url: field("jwks_url")?,
+                    jwks_ca_pem: field("jwks_ca_pem")?,
+                })
             })
             .collect()
     }
@@ -73,7 +75,8 @@ impl JwtConfig {
         self.jwt_supported_algs
             .iter()
             .map(|name| {
-                Alg::from_name(name).ok_or_else(|| format!("unsupported signing algorithm {name:?}"))
+                Alg::from_name(name)
+                    .ok_or_else(|| format!("unsupported signing algorithm {name:?}"))
             })
             .collect()
     }
@@ -85,8 +88,11 @@ impl JwtConfig {
 }
 
 pub(super) fn path(state: &Arc<JwtAuth>) -> Path {
-    let string = |name: &str, text: &str| Field::new(name, FieldType::String).description(text.to_owned());
-    let list = |name: &str, text: &str| Field::new(name, FieldType::CommaStringSlice).description(text.to_owned());
+    let string =
+        |name: &str, text: &str| Field::new(name, FieldType::String).description(text.to_owned());
+    let list = |name: &str, text: &str| {
+        Field::new(name, FieldType::CommaStringSlice).description(text.to_owned())
+    };
     Path::new("config")
         .fields([
             string("oidc_discovery_url", "OIDC Discovery URL, without any .well-known component (base path). Cannot be used with \"jwks_url\" or \"jwt_validation_pubkeys\"."),
@@ -119,26 +125,51 @@ pub(super) async fn load(state: &JwtAuth) -> Result<Option<JwtConfig>, LogicalEr
     storage.get_json("config").await
 }
 
-async fn read(state: Arc<JwtAuth>, _req: Request, _input: NoInput) -> Result<Option<Response>, LogicalError> {
+async fn read(
+    state: Arc<JwtAuth>,
+    _req: Request,
+    _input: NoInput,
+) -> Result<Option<Response>, LogicalError> {
     let Some(config) = load(&state).await? else {
         return Ok(None);
     };
     let mut data = Map::new();
-    data.insert("oidc_discovery_url".into(), json!(config.oidc_discovery_url));
-    data.insert("oidc_discovery_ca_pem".into(), json!(config.oidc_discovery_ca_pem));
+    data.insert(
+        "oidc_discovery_url".into(),
+        json!(config.oidc_discovery_url),
+    );
+    data.insert(
+        "oidc_discovery_ca_pem".into(),
+        json!(config.oidc_discovery_ca_pem),
+    );
     data.insert("oidc_client_id".into(), json!(config.oidc_client_id));
-    data.insert("oidc_response_mode".into(), json!(config.oidc_response_mode));
-    data.insert("oidc_response_types".into(), json!(config.oidc_response_types));
+    data.insert(
+        "oidc_response_mode".into(),
+        json!(config.oidc_response_mode),
+    );
+    data.insert(
+        "oidc_response_types".into(),
+        json!(config.oidc_response_types),
+    );
     data.insert("default_role".into(), json!(config.default_role));
-    data.insert("jwt_validation_pubkeys".into(), json!(config.jwt_validation_pubkeys));
-    data.insert("jwt_supported_algs".into(), json!(config.jwt_supported_algs));
+    data.insert(
+        "jwt_validation_pubkeys".into(),
+        json!(config.jwt_validation_pubkeys),
+    );
+    data.insert(
+        "jwt_supported_algs".into(),
+        json!(config.jwt_supported_algs),
+    );
     data.insert("jwks_url".into(), json!(config.jwks_url));
     data.insert("jwks_pairs".into(), json!(config.jwks_pairs));
     data.insert("jwks_ca_pem".into(), json!(config.jwks_ca_pem));
     data.insert("bound_issuer".into(), json!(config.bound_issuer));
     // No provider is supported, so there are no sensitive provider keys to strip.
     data.insert("provider_config".into(), json!({}));
-    data.insert("namespace_in_state".into(), json!(config.namespace_in_state));
+    data.insert(
+        "namespace_in_state".into(),
+        json!(config.namespace_in_state),
+    );
     data.insert(
         "unsupported_critical_cert_extensions".into(),
         json!(config.unsupported_critical_cert_extensions),
@@ -147,13 +178,21 @@ async fn read(state: Arc<JwtAuth>, _req: Request, _input: NoInput) -> Result<Opt
 }
 
 fn string(data: &Map, key: &str) -> String {
-    data.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
+    data.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn strings(data: &Map, key: &str) -> Vec<String> {
     data.get(key)
         .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -177,7 +216,11 @@ fn user(message: impl Into<String>) -> LogicalError {
     LogicalError::user(message)
 }
 
-async fn write(state: Arc<JwtAuth>, _req: Request, input: Input<Map>) -> Result<Option<Response>, LogicalError> {
+async fn write(
+    state: Arc<JwtAuth>,
+    _req: Request,
+    input: Input<Map>,
+) -> Result<Option<Response>, LogicalError> {
     let existing = load(&state).await?;
     let mut config = JwtConfig {
         oidc_discovery_url: string(&input, "oidc_discovery_url"),
@@ -188,17 +231,31 @@ async fn write(state: Arc<JwtAuth>, _req: Request, input: Input<Map>) -> Result<
         oidc_response_types: strings(&input, "oidc_response_types"),
         jwks_url: string(&input, "jwks_url"),
         jwks_ca_pem: string(&input, "jwks_ca_pem"),
-        jwks_pairs: input.get("jwks_pairs").and_then(Value::as_array).cloned().unwrap_or_default(),
+        jwks_pairs: input
+            .get("jwks_pairs")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default(),
         jwt_validation_pubkeys: strings(&input, "jwt_validation_pubkeys"),
         jwt_supported_algs: strings(&input, "jwt_supported_algs"),
         bound_issuer: string(&input, "bound_issuer"),
         default_role: string(&input, "default_role"),
-        provider_config: input.get("provider_config").and_then(Value::as_object).cloned().unwrap_or_default(),
+        provider_config: input
+            .get("provider_config")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default(),
         namespace_in_state: true,
-        unsupported_critical_cert_extensions: strings(&input, "unsupported_critical_cert_extensions"),
+        unsupported_critical_cert_extensions: strings(
+            &input,
+            "unsupported_critical_cert_extensions",
+        ),
     };
     config.namespace_in_state = if input.provided("namespace_in_state") {
-        input.get("namespace_in_state").and_then(Value::as_bool).unwrap_or(false)
+        input
+            .get("namespace_in_state")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
     } else {
         existing.as_ref().is_none_or(|c| c.namespace_in_state)
     };
@@ -208,7 +265,11 @@ async fn write(state: Arc<JwtAuth>, _req: Request, input: Input<Map>) -> Result<
     if let Err(err) = config.algs() {
         return Err(user(format!("invalid jwt_supported_algs: {err}")));
     }
-    if config.oidc_response_types.iter().any(|t| t != "code" && t != "id_token") {
+    if config
+        .oidc_response_types
+        .iter()
+        .any(|t| t != "code" && t != "id_token")
+    {
         return Err(user(format!(
             "invalid response_types [{}]. 'code' and 'id_token' are allowed",
             config.oidc_response_types.join(" ")
@@ -216,12 +277,15 @@ async fn write(state: Arc<JwtAuth>, _req: Request, input: Input<Map>) -> Result<
     }
     match config.oidc_response_mode.as_str() {
         "" | "query" if config.has_response_type("id_token") => {
-            return Err(user("query response_mode may not be used with an id_token response_type"));
+            return Err(user(
+                "query response_mode may not be used with an id_token response_type",
+            ));
         }
         "" | "query" | "form_post" => {}
         other => return Err(user(format!("invalid response_mode: {other:?}"))),
     }
-    check_provider_config(&config.provider_config).map_err(|err| user(format!("invalid provider_config: {err}")))?;
+    check_provider_config(&config.provider_config)
+        .map_err(|err| user(format!("invalid provider_config: {err}")))?;
 
     state.storage.put_json("config", &config).await?;
     let runtime = Runtime::new(config).map_err(LogicalError::internal)?;
@@ -240,7 +304,9 @@ fn check_provider_config(provider_config: &Map) -> Result<(), String> {
         return Err("'provider' field not found in provider_config".into());
     };
     if !["azure", "gsuite", "secureauth", "ibmisam", "okta"].contains(&provider) {
-        return Err(format!("provider {provider:?} not found in custom providers"));
+        return Err(format!(
+            "provider {provider:?} not found in custom providers"
+        ));
     }
     Err(format!(
         "error initializing {provider:?} provider_config: provider-specific fetching is not supported by warden"
@@ -249,7 +315,10 @@ fn check_provider_config(provider_config: &Map) -> Result<(), String> {
 
 /// The first-match `switch` of Vault's `pathConfigWrite`: exactly one key source, its
 /// parameters, and a fetch of remote sources. Returns the key source, ready to use.
-async fn check_key_source(state: &Arc<JwtAuth>, config: &JwtConfig) -> Result<KeySource, LogicalError> {
+async fn check_key_source(
+    state: &Arc<JwtAuth>,
+    config: &JwtConfig,
+) -> Result<KeySource, LogicalError> {
     let methods = [
         !config.oidc_discovery_url.is_empty(),
         !config.jwt_validation_pubkeys.is_empty(),
@@ -264,7 +333,9 @@ async fn check_key_source(state: &Arc<JwtAuth>, config: &JwtConfig) -> Result<Ke
         ));
     }
     if has_id != has_secret {
-        return Err(user("both 'oidc_client_id' and 'oidc_client_secret' must be set for OIDC"));
+        return Err(user(
+            "both 'oidc_client_id' and 'oidc_client_secret' must be set for OIDC",
+        ));
     }
     if !config.oidc_discovery_url.is_empty() {
         return match state.discovery_source(config).await {
@@ -279,22 +350,31 @@ async fn check_key_source(state: &Arc<JwtAuth>, config: &JwtConfig) -> Result<Ke
         return Err(user("'oidc_discovery_url' must be set for OIDC"));
     }
     if !config.jwks_ca_pem.is_empty() && !config.jwks_pairs.is_empty() {
-        return Err(user("CA PEMs must be provided as part of the 'jwks_pairs' when using multiple JWKS URLs"));
+        return Err(user(
+            "CA PEMs must be provided as part of the 'jwks_pairs' when using multiple JWKS URLs",
+        ));
     }
     if !config.jwks_pairs.is_empty() && !config.bound_issuer.is_empty() {
-        return Err(user("Bound issuer is not supported for use with 'jwks_pairs'"));
+        return Err(user(
+            "Bound issuer is not supported for use with 'jwks_pairs'",
+        ));
     }
     if !config.jwks_url.is_empty() {
         let keys = probe_jwks(state, &config.jwks_url, &config.jwks_ca_pem).await?;
         return Ok(KeySource::Remote(keys));
     }
     if !config.jwks_pairs.is_empty() {
-        let pairs = config.pairs().map_err(|err| user(format!("invalid jwks_pairs: {err}")))?;
+        let pairs = config
+            .pairs()
+            .map_err(|err| user(format!("invalid jwks_pairs: {err}")))?;
         let mut probes = tokio::task::JoinSet::new();
         for (index, pair) in pairs.into_iter().enumerate() {
             let state = Arc::clone(state);
             probes.spawn(async move {
-                (index, probe_jwks(&state, &pair.jwks_url, &pair.jwks_ca_pem).await)
+                (
+                    index,
+                    probe_jwks(&state, &pair.jwks_url, &pair.jwks_ca_pem).await,
+                )
             });
         }
         let mut results = Vec::new();
@@ -302,7 +382,10 @@ async fn check_key_source(state: &Arc<JwtAuth>, config: &JwtConfig) -> Result<Ke
             results.push(joined.map_err(LogicalError::internal)?);
         }
         results.sort_by_key(|(index, _)| *index);
-        let sets = results.into_iter().map(|(_, r)| r).collect::<Result<Vec<_>, _>>()?;
+        let sets = results
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect::<Result<Vec<_>, _>>()?;
         return Ok(KeySource::Multi(sets));
     }
     let keys = parse_public_keys(&config.jwt_validation_pubkeys)
@@ -311,7 +394,11 @@ async fn check_key_source(state: &Arc<JwtAuth>, config: &JwtConfig) -> Result<Ke
 }
 
 /// Vault's `validateJWKSURL`: the set must be fetchable and parse.
-async fn probe_jwks(state: &JwtAuth, url: &str, ca_pem: &str) -> Result<Arc<RemoteKeys>, LogicalError> {
+async fn probe_jwks(
+    state: &JwtAuth,
+    url: &str,
+    ca_pem: &str,
+) -> Result<Arc<RemoteKeys>, LogicalError> {
     let keys = match state.remote_keys(url, ca_pem) {
         Ok(keys) => keys,
         Err(err) => {
@@ -347,7 +434,12 @@ impl JwtAuth {
     /// An empty cache for a JWK set, with its own client trusting `ca_pem`.
     pub(crate) fn remote_keys(&self, url: &str, ca_pem: &str) -> Result<Arc<RemoteKeys>, String> {
         let fetcher = (self.make_fetcher)(ca_pem)?;
-        Ok(Arc::new(RemoteKeys::new(url, fetcher, Arc::clone(&self.clock), self.policy)))
+        Ok(Arc::new(RemoteKeys::new(
+            url,
+            fetcher,
+            Arc::clone(&self.clock),
+            self.policy,
+        )))
     }
 
     /// Builds the key source of a stored configuration (after a restart or an
@@ -360,10 +452,15 @@ impl JwtAuth {
                 .map_err(|err| format!("error parsing public key: {err}"));
         }
         if !config.jwks_url.is_empty() {
-            return self.remote_keys(&config.jwks_url, &config.jwks_ca_pem).map(KeySource::Remote).map_err(wrap);
+            return self
+                .remote_keys(&config.jwks_url, &config.jwks_ca_pem)
+                .map(KeySource::Remote)
+                .map_err(wrap);
         }
         if !config.jwks_pairs.is_empty() {
-            let pairs = config.pairs().map_err(|err| format!("error parsing JWKS pairs: {err}"))?;
+            let pairs = config
+                .pairs()
+                .map_err(|err| format!("error parsing JWKS pairs: {err}"))?;
             let sets = pairs
                 .iter()
                 .map(|p| self.remote_keys(&p.jwks_url, &p.jwks_ca_pem))
@@ -385,13 +482,19 @@ mod tests {
     #[test]
     fn pairs_shape() {
         let config = JwtConfig {
-            jwks_pairs: vec![json!({"jwks_url": "https://a", "jwks_ca_pem": "x"}), json!({"jwks_url": "https://b"})],
+            jwks_pairs: vec![
+                json!({"jwks_url": "https://a", "jwks_ca_pem": "x"}),
+                json!({"jwks_url": "https://b"}),
+            ],
             ..JwtConfig::default()
         };
         let pairs = config.pairs().unwrap();
         assert_eq!(pairs.len(), 2);
         assert_eq!(pairs[1].jwks_ca_pem, "");
-        let bad = JwtConfig { jwks_pairs: vec![json!("https://a")], ..JwtConfig::default() };
+        let bad = JwtConfig {
+            jwks_pairs: vec![json!("https://a")],
+            ..JwtConfig::default()
+        };
         assert_eq!(bad.pairs().unwrap_err(), PAIRS_SHAPE);
     }
 
@@ -399,10 +502,19 @@ mod tests {
     fn supported_algs() {
         let config = JwtConfig::default();
         assert_eq!(config.algs().unwrap().len(), 10);
-        let config = JwtConfig { jwt_supported_algs: vec!["ES256".into(), "EdDSA".into()], ..JwtConfig::default() };
+        let config = JwtConfig {
+            jwt_supported_algs: vec!["ES256".into(), "EdDSA".into()],
+            ..JwtConfig::default()
+        };
         assert_eq!(config.algs().unwrap(), vec![Alg::Es256, Alg::EdDsa]);
-        let config = JwtConfig { jwt_supported_algs: vec!["HS256".into()], ..JwtConfig::default() };
-        assert_eq!(config.algs().unwrap_err(), "unsupported signing algorithm \"HS256\"");
+        let config = JwtConfig {
+            jwt_supported_algs: vec!["HS256".into()],
+            ..JwtConfig::default()
+        };
+        assert_eq!(
+            config.algs().unwrap_err(),
+            "unsupported signing algorithm \"HS256\""
+        );
     }
 
     #[test]
@@ -410,7 +522,10 @@ mod tests {
         assert!(check_provider_config(&Map::new()).is_ok());
         let mut map = Map::new();
         map.insert("foo".into(), json!("bar"));
-        assert_eq!(check_provider_config(&map).unwrap_err(), "'provider' field not found in provider_config");
+        assert_eq!(
+            check_provider_config(&map).unwrap_err(),
+            "'provider' field not found in provider_config"
+        );
         map.insert("provider".into(), json!("unknown"));
         assert_eq!(
             check_provider_config(&map).unwrap_err(),
@@ -420,6 +535,9 @@ mod tests {
 
     #[test]
     fn bad_pem_message() {
-        assert_eq!(parse_public_key("garbage").unwrap_err(), "data does not contain any valid public keys");
+        assert_eq!(
+            parse_public_key("garbage").unwrap_err(),
+            "data does not contain any valid public keys"
+        );
     }
 }

@@ -13,7 +13,9 @@ use warden_logical::framework::{Field, FieldType, NoInput, Path, handler};
 use warden_logical::{Alias, Auth, LogicalError, Map, Operation, Request, Response};
 
 use super::JwtAuth;
-use super::claims::{extract_metadata, get_claim, go_format, normalize_list, validate_bound_claims};
+use super::claims::{
+    extract_metadata, get_claim, go_format, normalize_list, validate_bound_claims,
+};
 use super::path_role::{JwtRole, ROLE_TYPE_OIDC, load_role};
 use super::validator::{self, Expected};
 
@@ -45,7 +47,11 @@ fn user(message: impl Into<String>) -> LogicalError {
 }
 
 /// Vault's `getRoleNameAndRoleFromLoginRequest`.
-async fn resolve(state: &JwtAuth, role: &str, default_role: &str) -> Result<(String, JwtRole), LogicalError> {
+async fn resolve(
+    state: &JwtAuth,
+    role: &str,
+    default_role: &str,
+) -> Result<(String, JwtRole), LogicalError> {
     let name = if role.is_empty() { default_role } else { role };
     if name.is_empty() {
         return Err(user("missing role"));
@@ -56,7 +62,11 @@ async fn resolve(state: &JwtAuth, role: &str, default_role: &str) -> Result<(Str
     }
 }
 
-async fn resolve_role(state: Arc<JwtAuth>, _req: Request, input: LoginInput) -> Result<Option<Response>, LogicalError> {
+async fn resolve_role(
+    state: Arc<JwtAuth>,
+    _req: Request,
+    input: LoginInput,
+) -> Result<Option<Response>, LogicalError> {
     let Some(runtime) = state.runtime().await? else {
         return Err(user("could not load configuration"));
     };
@@ -66,7 +76,11 @@ async fn resolve_role(state: Arc<JwtAuth>, _req: Request, input: LoginInput) -> 
     Ok(Some(Response::with_data(data)))
 }
 
-async fn login(state: Arc<JwtAuth>, req: Request, input: LoginInput) -> Result<Option<Response>, LogicalError> {
+async fn login(
+    state: Arc<JwtAuth>,
+    req: Request,
+    input: LoginInput,
+) -> Result<Option<Response>, LogicalError> {
     let Some(runtime) = state.runtime().await? else {
         return Err(user("could not load configuration"));
     };
@@ -78,7 +92,10 @@ async fn login(state: Arc<JwtAuth>, req: Request, input: LoginInput) -> Result<O
     if input.jwt.is_empty() {
         return Err(user("missing token"));
     }
-    if !role.token.login_allowed_from(req.connection.as_ref().map(|c| c.remote_addr)) {
+    if !role
+        .token
+        .login_allowed_from(req.connection.as_ref().map(|c| c.remote_addr))
+    {
         return Err(LogicalError::PermissionDenied);
     }
     let keys = state
@@ -111,7 +128,9 @@ async fn login(state: Arc<JwtAuth>, req: Request, input: LoginInput) -> Result<O
             _ => false,
         };
         if has_audience {
-            return Err(user("audience claim found in JWT but no audiences bound to the role"));
+            return Err(user(
+                "audience claim found in JWT but no audiences bound to the role",
+            ));
         }
     }
 
@@ -133,12 +152,19 @@ async fn login(state: Arc<JwtAuth>, req: Request, input: LoginInput) -> Result<O
         ..Auth::default()
     };
     role.token.populate_auth(&mut auth);
-    Ok(Some(Response { auth: Some(auth), ..Response::default() }))
+    Ok(Some(Response {
+        auth: Some(auth),
+        ..Response::default()
+    }))
 }
 
 /// Vault's `createIdentity`: the alias from the user claim, its metadata from
 /// `claim_mappings` plus `role`, and one group alias per group.
-fn create_identity(claims: &Map, role_name: &str, role: &JwtRole) -> Result<(Alias, Vec<Alias>), String> {
+fn create_identity(
+    claims: &Map,
+    role_name: &str,
+    role: &JwtRole,
+) -> Result<(Alias, Vec<Alias>), String> {
     let user_claim = &role.user_claim;
     let raw = if role.user_claim_json_pointer {
         get_claim(claims, user_claim)
@@ -149,14 +175,20 @@ fn create_identity(claims: &Map, role_name: &str, role: &JwtRole) -> Result<(Ali
         return Err(format!("claim {user_claim:?} not found in token"));
     };
     let Some(name) = raw.as_str() else {
-        return Err(format!("claim {user_claim:?} could not be converted to string"));
+        return Err(format!(
+            "claim {user_claim:?} could not be converted to string"
+        ));
     };
     let mut metadata: BTreeMap<String, String> = match &role.claim_mappings {
         Some(mappings) => extract_metadata(claims, mappings)?,
         None => BTreeMap::new(),
     };
     metadata.insert("role".into(), role_name.to_owned());
-    let alias = Alias { name: name.to_owned(), metadata, ..Alias::default() };
+    let alias = Alias {
+        name: name.to_owned(),
+        metadata,
+        ..Alias::default()
+    };
 
     let mut groups = Vec::new();
     let groups_claim = &role.groups_claim;
@@ -164,10 +196,14 @@ fn create_identity(claims: &Map, role_name: &str, role: &JwtRole) -> Result<(Ali
         return Ok((alias, groups));
     }
     let Some(raw) = get_claim(claims, groups_claim) else {
-        return Err(format!("failed to fetch groups: {groups_claim:?} claim not found in token"));
+        return Err(format!(
+            "failed to fetch groups: {groups_claim:?} claim not found in token"
+        ));
     };
     let Some(list) = normalize_list(raw) else {
-        return Err(format!("{groups_claim:?} claim could not be converted to string list"));
+        return Err(format!(
+            "{groups_claim:?} claim could not be converted to string list"
+        ));
     };
     for value in list {
         let Some(group) = value.as_str() else {
@@ -177,28 +213,47 @@ fn create_identity(claims: &Map, role_name: &str, role: &JwtRole) -> Result<(Ali
             ));
         };
         if !group.is_empty() {
-            groups.push(Alias { name: group.to_owned(), ..Alias::default() });
+            groups.push(Alias {
+                name: group.to_owned(),
+                ..Alias::default()
+            });
         }
     }
     Ok((alias, groups))
 }
 
 /// Renewal: the role must still exist; TTLs come from it again. The JWT is not re-checked.
-pub(super) async fn renew(state: Arc<JwtAuth>, req: Request, _input: NoInput) -> Result<Option<Response>, LogicalError> {
+pub(super) async fn renew(
+    state: Arc<JwtAuth>,
+    req: Request,
+    _input: NoInput,
+) -> Result<Option<Response>, LogicalError> {
     let Some(mut auth) = req.auth else {
         return Err(LogicalError::internal("request auth was nil"));
     };
-    let role_name = auth.internal_data.get("role").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let role_name = auth
+        .internal_data
+        .get("role")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     if role_name.is_empty() {
-        return Err(LogicalError::internal("failed to fetch role_name during renewal"));
+        return Err(LogicalError::internal(
+            "failed to fetch role_name during renewal",
+        ));
     }
     let Some(role) = load_role(&state, &role_name).await? else {
-        return Err(LogicalError::internal(format!("role {role_name} does not exist during renewal")));
+        return Err(LogicalError::internal(format!(
+            "role {role_name} does not exist during renewal"
+        )));
     };
     auth.lease.ttl = std::time::Duration::from_secs(role.token.token_ttl);
     auth.lease.max_ttl = std::time::Duration::from_secs(role.token.token_max_ttl);
     auth.period = std::time::Duration::from_secs(role.token.token_period);
-    Ok(Some(Response { auth: Some(auth), ..Response::default() }))
+    Ok(Some(Response {
+        auth: Some(auth),
+        ..Response::default()
+    }))
 }
 
 #[cfg(test)]
@@ -220,14 +275,29 @@ mod tests {
 
     #[test]
     fn user_claim_lookup() {
-        let c = claims(json!({"https://vault/user": "jeff", "/odd": "x", "nested": {"u": "n"}, "num": 5}));
-        let (alias, groups) = create_identity(&c, "r", &role("https://vault/user", false, "")).unwrap();
+        let c = claims(
+            json!({"https://vault/user": "jeff", "/odd": "x", "nested": {"u": "n"}, "num": 5}),
+        );
+        let (alias, groups) =
+            create_identity(&c, "r", &role("https://vault/user", false, "")).unwrap();
         assert_eq!(alias.name, "jeff");
         assert_eq!(alias.metadata.get("role").map(String::as_str), Some("r"));
         assert!(groups.is_empty());
         // Without the pointer flag a leading slash is part of the key.
-        assert_eq!(create_identity(&c, "r", &role("/odd", false, "")).unwrap().0.name, "x");
-        assert_eq!(create_identity(&c, "r", &role("/nested/u", true, "")).unwrap().0.name, "n");
+        assert_eq!(
+            create_identity(&c, "r", &role("/odd", false, ""))
+                .unwrap()
+                .0
+                .name,
+            "x"
+        );
+        assert_eq!(
+            create_identity(&c, "r", &role("/nested/u", true, ""))
+                .unwrap()
+                .0
+                .name,
+            "n"
+        );
         assert_eq!(
             create_identity(&c, "r", &role("/nested/u", false, "")).unwrap_err(),
             "claim \"/nested/u\" not found in token"
@@ -254,8 +324,17 @@ mod tests {
         assert_eq!(ok("https://vault/groups"), ["foo", "bar"]);
         assert_eq!(ok("/nested/https:~1~1vault~1groups"), ["n"]);
         assert_eq!(ok("one"), ["solo"]);
-        assert_eq!(err("missing"), "failed to fetch groups: \"missing\" claim not found in token");
-        assert_eq!(err("obj"), "\"obj\" claim could not be converted to string list");
-        assert_eq!(err("mixed"), "value 7 in groups claim could not be parsed as string");
+        assert_eq!(
+            err("missing"),
+            "failed to fetch groups: \"missing\" claim not found in token"
+        );
+        assert_eq!(
+            err("obj"),
+            "\"obj\" claim could not be converted to string list"
+        );
+        assert_eq!(
+            err("mixed"),
+            "value 7 in groups claim could not be parsed as string"
+        );
     }
 }

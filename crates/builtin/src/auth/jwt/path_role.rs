@@ -12,9 +12,7 @@ use warden_logical::framework::{
 use warden_logical::{LogicalError, Map, Operation, Request, Response, StorageEntry, StorageView};
 
 use super::JwtAuth;
-use super::claims::{
-    BOUND_CLAIMS_TYPE_GLOB, BOUND_CLAIMS_TYPE_STRING, go_format, normalize_list,
-};
+use super::claims::{BOUND_CLAIMS_TYPE_GLOB, BOUND_CLAIMS_TYPE_STRING, go_format, normalize_list};
 use crate::auth::tokenutil::{TokenParams, token_fields};
 
 /// Metadata keys the method sets itself.
@@ -144,7 +142,10 @@ fn key(name: &str) -> String {
 }
 
 /// Reads a role, reporting legacy roles (no `role_type`) as `jwt`.
-pub(crate) async fn load_role(state: &JwtAuth, name: &str) -> Result<Option<JwtRole>, LogicalError> {
+pub(crate) async fn load_role(
+    state: &JwtAuth,
+    name: &str,
+) -> Result<Option<JwtRole>, LogicalError> {
     let storage: &dyn StorageView = state.storage.as_ref();
     let Some(mut role) = storage.get_json::<JwtRole>(&key(name)).await? else {
         return Ok(None);
@@ -158,7 +159,11 @@ pub(crate) async fn load_role(state: &JwtAuth, name: &str) -> Result<Option<JwtR
     Ok(Some(role))
 }
 
-async fn list(state: Arc<JwtAuth>, _req: Request, _input: NoInput) -> Result<Option<Response>, LogicalError> {
+async fn list(
+    state: Arc<JwtAuth>,
+    _req: Request,
+    _input: NoInput,
+) -> Result<Option<Response>, LogicalError> {
     let keys = state.storage.list("role/").await?;
     let mut data = Map::new();
     data.insert("keys".into(), json!(keys));
@@ -169,7 +174,11 @@ async fn exists(state: Arc<JwtAuth>, _req: Request, input: RoleName) -> Result<b
     Ok(load_role(&state, &input.name).await?.is_some())
 }
 
-async fn read(state: Arc<JwtAuth>, _req: Request, input: RoleName) -> Result<Option<Response>, LogicalError> {
+async fn read(
+    state: Arc<JwtAuth>,
+    _req: Request,
+    input: RoleName,
+) -> Result<Option<Response>, LogicalError> {
     if input.name.is_empty() {
         return Err(LogicalError::user("missing name"));
     }
@@ -187,18 +196,31 @@ async fn read(state: Arc<JwtAuth>, _req: Request, input: RoleName) -> Result<Opt
     data.insert("bound_claims".into(), json!(role.bound_claims));
     data.insert("claim_mappings".into(), json!(role.claim_mappings));
     data.insert("user_claim".into(), json!(role.user_claim));
-    data.insert("user_claim_json_pointer".into(), json!(role.user_claim_json_pointer));
+    data.insert(
+        "user_claim_json_pointer".into(),
+        json!(role.user_claim_json_pointer),
+    );
     data.insert("groups_claim".into(), json!(role.groups_claim));
-    data.insert("allowed_redirect_uris".into(), json!(role.allowed_redirect_uris));
+    data.insert(
+        "allowed_redirect_uris".into(),
+        json!(role.allowed_redirect_uris),
+    );
     data.insert("oidc_scopes".into(), json!(role.oidc_scopes));
-    data.insert("verbose_oidc_logging".into(), json!(role.verbose_oidc_logging));
+    data.insert(
+        "verbose_oidc_logging".into(),
+        json!(role.verbose_oidc_logging),
+    );
     data.insert("max_age".into(), json!(role.max_age));
     data.insert("alias_metadata".into(), json!({}));
     role.token.populate_data(&mut data);
     Ok(Some(Response::with_data(data)))
 }
 
-async fn delete(state: Arc<JwtAuth>, _req: Request, input: RoleName) -> Result<Option<Response>, LogicalError> {
+async fn delete(
+    state: Arc<JwtAuth>,
+    _req: Request,
+    input: RoleName,
+) -> Result<Option<Response>, LogicalError> {
     if input.name.is_empty() {
         return Err(LogicalError::user("role name required"));
     }
@@ -217,13 +239,21 @@ pub(crate) fn go_duration(seconds: u64) -> String {
 }
 
 fn string(data: &Map, key: &str) -> String {
-    data.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
+    data.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn strings(data: &Map, key: &str) -> Vec<String> {
     data.get(key)
         .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -245,7 +275,10 @@ fn check_glob_values(bound_claims: &Map) -> Result<(), LogicalError> {
             )));
         };
         if let Some(value) = list.into_iter().find(|v| !v.is_string()) {
-            return Err(LogicalError::user(format!("claim is not a string: {}", go_format(value))));
+            return Err(LogicalError::user(format!(
+                "claim is not a string: {}",
+                go_format(value)
+            )));
         }
     }
     Ok(())
@@ -268,7 +301,11 @@ fn check_mappings(mappings: &BTreeMap<String, String>) -> Result<(), LogicalErro
     Ok(())
 }
 
-async fn write(state: Arc<JwtAuth>, req: Request, input: Input<Map>) -> Result<Option<Response>, LogicalError> {
+async fn write(
+    state: Arc<JwtAuth>,
+    req: Request,
+    input: Input<Map>,
+) -> Result<Option<Response>, LogicalError> {
     let name = string(&input, "name");
     if name.is_empty() {
         return Err(LogicalError::user("missing role name"));
@@ -276,7 +313,9 @@ async fn write(state: Arc<JwtAuth>, req: Request, input: Input<Map>) -> Result<O
     let mut role = match load_role(&state, &name).await? {
         Some(role) => role,
         None if req.operation == Operation::Update => {
-            return Err(LogicalError::internal("role entry not found during update operation"));
+            return Err(LogicalError::internal(
+                "role entry not found during update operation",
+            ));
         }
         None => JwtRole::default(),
     };
@@ -288,7 +327,9 @@ async fn write(state: Arc<JwtAuth>, req: Request, input: Input<Map>) -> Result<O
         t => t,
     };
     if role_type != ROLE_TYPE_JWT && role_type != ROLE_TYPE_OIDC {
-        return Err(LogicalError::user(format!("invalid 'role_type': {role_type}")));
+        return Err(LogicalError::user(format!(
+            "invalid 'role_type': {role_type}"
+        )));
     }
     role.role_type = role_type;
 
@@ -326,12 +367,19 @@ async fn write(state: Arc<JwtAuth>, req: Request, input: Input<Map>) -> Result<O
 
     // data.Get with a schema default: omitted on an update means "string" again.
     let bound_claims_type = string(&input, "bound_claims_type");
-    if bound_claims_type != BOUND_CLAIMS_TYPE_STRING && bound_claims_type != BOUND_CLAIMS_TYPE_GLOB {
-        return Err(LogicalError::user(format!("invalid 'bound_claims_type': {bound_claims_type}")));
+    if bound_claims_type != BOUND_CLAIMS_TYPE_STRING && bound_claims_type != BOUND_CLAIMS_TYPE_GLOB
+    {
+        return Err(LogicalError::user(format!(
+            "invalid 'bound_claims_type': {bound_claims_type}"
+        )));
     }
     role.bound_claims_type = bound_claims_type;
     if sent("bound_claims") {
-        let bound = input.get("bound_claims").and_then(Value::as_object).cloned().unwrap_or_default();
+        let bound = input
+            .get("bound_claims")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
         if role.bound_claims_type == BOUND_CLAIMS_TYPE_GLOB {
             check_glob_values(&bound)?;
         }
@@ -342,7 +390,11 @@ async fn write(state: Arc<JwtAuth>, req: Request, input: Input<Map>) -> Result<O
         let mappings: BTreeMap<String, String> = input
             .get("claim_mappings")
             .and_then(Value::as_object)
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                    .collect()
+            })
             .unwrap_or_default();
         check_mappings(&mappings)?;
         role.claim_mappings = Some(mappings);
@@ -352,7 +404,9 @@ async fn write(state: Arc<JwtAuth>, req: Request, input: Input<Map>) -> Result<O
         role.user_claim = string(&input, "user_claim");
     }
     if role.user_claim.is_empty() {
-        return Err(LogicalError::user("a user claim must be defined on the role"));
+        return Err(LogicalError::user(
+            "a user claim must be defined on the role",
+        ));
     }
     if sent("user_claim_json_pointer") {
         role.user_claim_json_pointer = boolean(&input, "user_claim_json_pointer");
@@ -366,7 +420,10 @@ async fn write(state: Arc<JwtAuth>, req: Request, input: Input<Map>) -> Result<O
     if sent("allowed_redirect_uris") {
         role.allowed_redirect_uris = Some(strings(&input, "allowed_redirect_uris"));
     }
-    let no_redirects = role.allowed_redirect_uris.as_ref().is_none_or(Vec::is_empty);
+    let no_redirects = role
+        .allowed_redirect_uris
+        .as_ref()
+        .is_none_or(Vec::is_empty);
     if role.role_type == ROLE_TYPE_OIDC && no_redirects {
         return Err(LogicalError::user(
             "'allowed_redirect_uris' must be set if 'role_type' is 'oidc' or unspecified.",
@@ -397,8 +454,15 @@ async fn write(state: Arc<JwtAuth>, req: Request, input: Input<Map>) -> Result<O
             "verbose_oidc_logging has been enabled for this role. This is not recommended in production since sensitive information may be present in OIDC responses.",
         );
     }
-    state.storage.put(StorageEntry::json(key(&name), &role)?).await?;
-    Ok(if response.warnings.is_empty() { None } else { Some(response) })
+    state
+        .storage
+        .put(StorageEntry::json(key(&name), &role)?)
+        .await?;
+    Ok(if response.warnings.is_empty() {
+        None
+    } else {
+        Some(response)
+    })
 }
 
 #[cfg(test)]
@@ -418,9 +482,15 @@ mod tests {
         let ok: Map = serde_json::from_value(json!({"a": "x*", "b": ["y", "z*"]})).unwrap();
         assert!(check_glob_values(&ok).is_ok());
         let num: Map = serde_json::from_value(json!({"bar": "baz", "foo": 25})).unwrap();
-        assert_eq!(check_glob_values(&num).unwrap_err().to_string(), "claim is not a string: 25");
+        assert_eq!(
+            check_glob_values(&num).unwrap_err().to_string(),
+            "claim is not a string: 25"
+        );
         let list: Map = serde_json::from_value(json!({"foo": ["a", 10]})).unwrap();
-        assert_eq!(check_glob_values(&list).unwrap_err().to_string(), "claim is not a string: 10");
+        assert_eq!(
+            check_glob_values(&list).unwrap_err().to_string(),
+            "claim is not a string: 10"
+        );
         let obj: Map = serde_json::from_value(json!({"foo": {"k": "v"}})).unwrap();
         assert_eq!(
             check_glob_values(&obj).unwrap_err().to_string(),

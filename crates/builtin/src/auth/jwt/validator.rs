@@ -65,7 +65,11 @@ pub(crate) fn validate(claims: &Claims, expected: &Expected<'_>) -> Result<(), S
     }
     if !expected.audiences.is_empty() {
         let audiences = claims.audiences();
-        if !expected.audiences.iter().any(|bound| audiences.contains(&bound.as_str())) {
+        if !expected
+            .audiences
+            .iter()
+            .any(|bound| audiences.contains(&bound.as_str()))
+        {
             return Err(
                 "invalid audience (aud) claim: audience claim does not match any expected audience"
                     .into(),
@@ -115,6 +119,9 @@ mod tests {
 
     const NOW: u64 = 1_700_000_000;
 
+    /// (name, valid, first time claim, second time claim, clock skew, leeway).
+    type Case = (&'static str, bool, Option<i64>, Option<i64>, i64, i64);
+
     fn at(offset: i64) -> Option<i64> {
         Some(i64::try_from(NOW).unwrap() + offset)
     }
@@ -123,7 +130,10 @@ mod tests {
         let mut map = Map::new();
         map.insert("aud".into(), json!(["https://vault.plugin.auth.jwt.test"]));
         map.insert("iss".into(), json!("https://team-vault.auth0.com/"));
-        map.insert("sub".into(), json!("r3qXcK2bix9eFECzsU3Sbmh0K16fatW6@clients"));
+        map.insert(
+            "sub".into(),
+            json!("r3qXcK2bix9eFECzsU3Sbmh0K16fatW6@clients"),
+        );
         for (name, value) in [("iat", iat), ("nbf", nbf), ("exp", exp)] {
             if let Some(v) = value {
                 map.insert(name.into(), Value::from(v));
@@ -148,8 +158,9 @@ mod tests {
 
     /// Vault's `testLogin_ExpiryClaims` case list: (name, valid, iat, nbf, skew, exp leeway).
     #[test]
+    #[rustfmt::skip]
     fn expiry_leeways() {
-        let cases: &[(&str, bool, Option<i64>, Option<i64>, i64, i64)] = &[
+        let cases: &[Case] = &[
             ("auto expire leeway using iat with auto clock_skew_leeway", true, at(-205), None, 0, 0),
             ("expired auto expire leeway using iat with auto clock_skew_leeway", false, at(-215), None, 0, 0),
             ("auto expire leeway using iat with custom clock_skew_leeway", true, at(-150), None, 10, 0),
@@ -188,8 +199,9 @@ mod tests {
 
     /// Vault's `testLogin_NotBeforeClaims` case list: (name, valid, iat, exp, skew, nbf leeway).
     #[test]
+    #[rustfmt::skip]
     fn not_before_leeways() {
-        let cases: &[(&str, bool, Option<i64>, Option<i64>, i64, i64)] = &[
+        let cases: &[Case] = &[
             ("no nbf leeway using iat with auto clock_skew_leeway", true, at(55), at(0), 0, -1),
             ("not yet valid no nbf leeway using iat with auto clock_skew_leeway", false, at(65), at(0), 0, -1),
             ("no nbf leeway using iat with custom clock_skew_leeway", true, at(5), None, 10, -1),
@@ -229,16 +241,23 @@ mod tests {
             clock_skew_leeway: -1,
             now: UNIX_EPOCH + Duration::from_secs(NOW),
         };
-        let token = |value: Value| Claims::from_map(serde_json::from_value(value).unwrap()).unwrap();
+        let token =
+            |value: Value| Claims::from_map(serde_json::from_value(value).unwrap()).unwrap();
         let good = json!({"iss": "https://issuer", "sub": "me", "aud": "a", "exp": NOW + 10});
         assert_eq!(validate(&token(good.clone()), &base), Ok(()));
         let mut bad = good.clone();
         bad["iss"] = json!("https://issuer/");
-        assert_eq!(validate(&token(bad), &base).unwrap_err(), "invalid issuer (iss) claim");
+        assert_eq!(
+            validate(&token(bad), &base).unwrap_err(),
+            "invalid issuer (iss) claim"
+        );
         let mut bad = good.clone();
         bad["sub"] = json!("you");
-        assert_eq!(validate(&token(bad), &base).unwrap_err(), "invalid subject (sub) claim");
-        let mut bad = good.clone();
+        assert_eq!(
+            validate(&token(bad), &base).unwrap_err(),
+            "invalid subject (sub) claim"
+        );
+        let mut bad = good;
         bad["aud"] = json!(["b", "c"]);
         assert_eq!(
             validate(&token(bad), &base).unwrap_err(),
