@@ -2,7 +2,18 @@
 //! `-config=FILE`) work as well as double-dash ones, and flags come before positional
 //! arguments.
 
+mod args_data;
+mod base;
+mod client;
+mod flags;
+mod format;
+mod kv;
+mod logical;
+mod login;
+mod mounts;
 mod server;
+mod sys;
+mod token;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -32,6 +43,45 @@ enum Command {
     Server(server::ServerArgs),
     /// Print the version.
     Version,
+    /// Print seal and HA status.
+    #[command(disable_help_flag = true)]
+    Status(client::RawArgs),
+    /// Initialize, unseal or seal a server.
+    #[command(disable_help_flag = true)]
+    Operator(client::RawArgs),
+    /// Authenticate and store the token in the token helper.
+    #[command(disable_help_flag = true)]
+    Login(client::RawArgs),
+    /// Read data at a path.
+    #[command(disable_help_flag = true)]
+    Read(client::RawArgs),
+    /// Write data to a path.
+    #[command(disable_help_flag = true)]
+    Write(client::RawArgs),
+    /// Delete data at a path.
+    #[command(disable_help_flag = true)]
+    Delete(client::RawArgs),
+    /// List the keys at a path.
+    #[command(disable_help_flag = true)]
+    List(client::RawArgs),
+    /// Manage auth methods.
+    #[command(disable_help_flag = true)]
+    Auth(client::RawArgs),
+    /// Manage secrets engines.
+    #[command(disable_help_flag = true)]
+    Secrets(client::RawArgs),
+    /// Manage ACL policies.
+    #[command(disable_help_flag = true)]
+    Policy(client::RawArgs),
+    /// Manage tokens.
+    #[command(disable_help_flag = true)]
+    Token(client::RawArgs),
+    /// Work with the key/value secrets engine (v1 and v2).
+    #[command(disable_help_flag = true)]
+    Kv(client::RawArgs),
+    /// Manage audit devices.
+    #[command(disable_help_flag = true)]
+    Audit(client::RawArgs),
 }
 
 /// Rewrites Vault's single-dash long flags (`-dev`, `-config=x`) to clap's double-dash
@@ -88,9 +138,22 @@ pub fn main() -> ExitCode {
             println!("{}", version_line());
             ExitCode::SUCCESS
         }
+        Some(Command::Status(args)) => client::run("status", args),
+        Some(Command::Operator(args)) => client::run("operator", args),
+        Some(Command::Login(args)) => client::run("login", args),
+        Some(Command::Read(args)) => client::run("read", args),
+        Some(Command::Write(args)) => client::run("write", args),
+        Some(Command::Delete(args)) => client::run("delete", args),
+        Some(Command::List(args)) => client::run("list", args),
+        Some(Command::Auth(args)) => client::run("auth", args),
+        Some(Command::Secrets(args)) => client::run("secrets", args),
+        Some(Command::Policy(args)) => client::run("policy", args),
+        Some(Command::Token(args)) => client::run("token", args),
+        Some(Command::Kv(args)) => client::run("kv", args),
+        Some(Command::Audit(args)) => client::run("audit", args),
         None => {
             eprintln!(
-                "Usage: warden <command> [args]\n\nCommon commands:\n    server     Start a server\n    version    Print the version"
+                "Usage: warden <command> [args]\n\nCommon commands:\n    read        Read data and retrieves secrets\n    write       Write data, configuration, and secrets\n    delete      Delete secrets and configuration\n    list        List data or secrets\n    login       Authenticate locally\n    server      Start a server\n    status      Print seal and HA status\n    version     Print the version\n\nOther commands:\n    audit       Interact with audit devices\n    auth        Interact with auth methods\n    kv          Interact with the key/value secrets engine\n    operator    Perform operator-specific tasks\n    policy      Interact with policies\n    secrets     Interact with secrets engines\n    token       Interact with tokens"
             );
             ExitCode::from(EXIT_USAGE)
         }

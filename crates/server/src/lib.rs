@@ -2,6 +2,7 @@
 //! line and the code that starts it all.
 #![warn(missing_docs)]
 
+pub mod api_client;
 pub mod cli;
 pub mod config;
 pub mod http;

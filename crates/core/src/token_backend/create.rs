@@ -147,9 +147,14 @@ async fn create(
         _ => return Err(LogicalError::user("invalid 'token_type' value")),
     };
     if token_type == TokenType::Batch {
+        // Clients send "0s" for unset durations (the Go CLI always does): only a non-zero
+        // value counts as set, as in Vault.
+        let nonzero = |value: Option<&Value>| -> Result<bool, LogicalError> {
+            Ok(duration_field(value)?.is_some_and(|secs| secs != 0))
+        };
         for (set, name) in [
-            (input.explicit_max_ttl.as_ref().is_some_and(|v| !is_empty(v)), "explicit_max_ttl"),
-            (input.period.as_ref().is_some_and(|v| !is_empty(v)), "period"),
+            (nonzero(input.explicit_max_ttl.as_ref())?, "explicit_max_ttl"),
+            (nonzero(input.period.as_ref())?, "period"),
             (input.num_uses != 0, "num_uses"),
         ] {
             if set {
