@@ -1,7 +1,9 @@
 """Summarises a pytest JUnit XML report of hvac's integration tests run against warden.
 
 Prints every test that did not pass (with the first line of its failure), the regressions and
-fixes against the known-failures list, and the closing line `hvac: N passed, N failed, N skipped`.
+fixes against the known-failures list, and the closing line
+`hvac results: passed=N failed=N skipped=N` (deliberately not in the `N passed, N failed` form
+that CI reads as the test runner's own closing line: the cargo suites run after it).
 
 known-failures.txt holds one test id per line (`file::Class::test`), optionally followed by
 `  # reason`; blank lines and lines starting with `#` are ignored.
@@ -113,7 +115,7 @@ def main():
 
     failed = counts["failed"] + counts["error"]
     print(f"\nhvac: {counts['error']} of the failures are errors (setup/teardown)")
-    print(f"hvac: {counts['passed']} passed, {failed} failed, {counts['skipped']} skipped")
+    print(f"hvac results: passed={counts['passed']} failed={failed} skipped={counts['skipped']}")
     if args.mode == "strict" and failed:
         return 1
     if args.mode == "regressions" and (regressions or fixed):
