@@ -30,7 +30,7 @@ mod wrapping;
 
 pub use error::CoreError;
 pub use lifecycle::{
-    BUILD_DATE, Core, CoreBuilder, CoreConfig, DEFAULT_MAX_LEASE_TTL, InitResult, SealStatus,
+    API_VERSION, BUILD_DATE, Core, CoreBuilder, CoreConfig, DEFAULT_MAX_LEASE_TTL, InitResult, SealStatus,
     SecretBytes, VERSION,
 };
 pub use mount::{MountConfig, MountEntry, MountTable};

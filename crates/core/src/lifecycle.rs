@@ -253,6 +253,10 @@ pub struct SealStatus {
 
 /// The version string every status endpoint reports.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The version the HTTP API reports (`sys/health`, `sys/seal-status`): the Vault release
+/// whose API warden follows, with warden's own version as semver build metadata, so that
+/// clients gating features on the server version see a current Vault.
+pub const API_VERSION: &str = concat!("1.21.0+warden.", env!("CARGO_PKG_VERSION"));
 /// A fixed build date: the API needs one and reproducible builds should not embed a clock.
 pub const BUILD_DATE: &str = "2026-12-01T00:00:00Z";
 
@@ -369,7 +373,7 @@ impl Core {
             } else {
                 nonce
             },
-            version: VERSION.to_owned(),
+            version: API_VERSION.to_owned(),
             build_date: BUILD_DATE.to_owned(),
             migration: false,
             cluster_name: active.as_ref().map(|a| a.cluster_name.clone()),

@@ -272,7 +272,7 @@ async fn health(state: &ApiState, method: &Method, query: Option<&str>) -> Respo
         "replication_performance_mode": "disabled",
         "replication_dr_mode": "disabled",
         "server_time_utc": now,
-        "version": warden_core::VERSION,
+        "version": warden_core::API_VERSION,
         "enterprise": false,
         "echo_duration_ms": 0,
         "clock_skew_ms": 0,
