@@ -51,6 +51,10 @@ pub enum CoreError {
     /// to the client wrapped like Vault's internal errors, so it must not hold secrets.
     #[error("{0}")]
     Internal(String),
+    /// Audit devices are enabled and none could record the request or its response: the
+    /// request fails closed, and the client sees only Vault's `internal error`.
+    #[error("internal error")]
+    AuditFailed,
 }
 
 impl CoreError {

@@ -6,10 +6,12 @@
 //! [`Core::handle_request`] serves every logical request.
 #![warn(missing_docs)]
 
+mod audit;
 pub mod barrier;
 mod cubbyhole;
 pub mod envelope;
 mod error;
+mod explain;
 pub mod identity;
 mod lifecycle;
 mod login;
@@ -28,6 +30,7 @@ pub mod ttl;
 pub mod view;
 mod wrapping;
 
+pub use audit::AuditConfig;
 pub use error::CoreError;
 pub use lifecycle::{
     API_VERSION, BUILD_DATE, Core, CoreBuilder, CoreConfig, DEFAULT_MAX_LEASE_TTL, InitResult, SealStatus,

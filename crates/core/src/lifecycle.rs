@@ -9,6 +9,7 @@ use serde::Serialize;
 use warden_logical::{Factory, SecretString};
 use warden_storage::Backend;
 
+use crate::audit::{AuditBroker, AuditConfig};
 use crate::barrier::Barrier;
 use crate::identity::IdentityStore;
 use crate::policy::PolicyStore;
@@ -32,6 +33,8 @@ pub struct CoreConfig {
     pub cluster_name: Option<String>,
     /// How often the expiry index is swept for expired tokens.
     pub expiry_sweep_interval: Duration,
+    /// Audit settings (directories API-enabled devices may not write into).
+    pub audit: AuditConfig,
 }
 
 impl Default for CoreConfig {
@@ -41,6 +44,7 @@ impl Default for CoreConfig {
             max_lease_ttl: DEFAULT_MAX_LEASE_TTL,
             cluster_name: None,
             expiry_sweep_interval: Duration::from_secs(1),
+            audit: AuditConfig::default(),
         }
     }
 }
@@ -113,6 +117,7 @@ impl CoreBuilder {
             seal,
             config: self.config,
             factories: self.factories,
+            explain: Arc::default(),
             active: RwLock::new(None),
             lifecycle: tokio::sync::Mutex::new(()),
         })
@@ -126,6 +131,8 @@ pub(crate) struct Active {
     pub(crate) token_store: TokenStore,
     pub(crate) policy_store: Arc<PolicyStore>,
     pub(crate) identity: Arc<IdentityStore>,
+    /// The enabled audit devices.
+    pub(crate) audit: AuditBroker,
     /// Serializes mount-table changes; held across the persist so that the router and the
     /// stored table never disagree.
     pub(crate) mount_lock: tokio::sync::Mutex<()>,
@@ -179,6 +186,8 @@ pub struct Core {
     pub(crate) seal: Seal,
     pub(crate) config: CoreConfig,
     pub(crate) factories: Factories,
+    /// Why recent logins were refused (explainable denials).
+    pub(crate) explain: Arc<crate::explain::DenialStore>,
     active: RwLock<Option<Arc<Active>>>,
     /// Serializes init, unseal and seal.
     lifecycle: tokio::sync::Mutex<()>,
@@ -409,12 +418,14 @@ impl Core {
             token_store,
             policy_store,
             identity,
+            audit: AuditBroker::new(Arc::clone(&self.barrier), self.config.audit.clone()),
             mount_lock: tokio::sync::Mutex::new(()),
             cluster_name,
             cluster_id,
             sweeper: std::sync::Mutex::new(None),
         });
         mounting::setup_mounts(self, &active).await?;
+        active.audit.setup().await?;
         active.start_sweeper(self.config.expiry_sweep_interval);
         *self.active.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&active));
         tracing::info!("vault is unsealed");

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use warden_logical::{Operation, Request, Response, TokenEntry};
 
 use crate::CoreError;
+use crate::audit::AuditInput;
 use crate::lifecycle::{Active, Core};
 use crate::mount::MountTable;
 use crate::router::Route;
@@ -30,16 +31,37 @@ impl Core {
     /// Serves one logical request. `req.path` is the full logical path (`sys/mounts`,
     /// `auth/kubernetes/login`); `Ok(None)` means "nothing to return" (204 for writes, 404
     /// for reads).
-    pub async fn handle_request(&self, mut req: Request) -> Result<Handled, CoreError> {
+    pub async fn handle_request(&self, req: Request) -> Result<Handled, CoreError> {
         let active = self.require_active()?;
+        let mut audit = AuditInput::new(&req);
+        let result = self.route_request(Arc::clone(&active), req, &mut audit).await;
+        self.audit_response(&active, &mut audit, &result).await?;
+        result
+    }
+
+    /// Routes, authenticates, authorizes and dispatches one request; `audit` learns the
+    /// mount and the caller on the way, and the request entry is written just before the
+    /// backend runs.
+    async fn route_request(
+        &self,
+        active: Arc<Active>,
+        mut req: Request,
+        audit: &mut AuditInput,
+    ) -> Result<Handled, CoreError> {
         if is_write(req.operation) && req.path.ends_with('/') {
             return Err(CoreError::User("cannot write to a path ending in '/'".into()));
         }
         let routed = active.router.matching(&req.path);
+        if let Some((route, _)) = &routed {
+            audit.set_mount(&route.entry);
+        }
         let unauthenticated =
             routed.as_ref().is_some_and(|(route, relative)| route.is_unauthenticated(relative));
 
         let token = self.resolve_token(&active, &req).await?;
+        if let Some(record) = &token {
+            audit.set_token(&record.entry);
+        }
         if token.is_none() && !unauthenticated {
             return Err(CoreError::InvalidToken);
         }
@@ -50,6 +72,9 @@ impl Core {
             });
         };
         let login = unauthenticated && route.entry.table == MountTable::Auth;
+        if login {
+            req.denials = Some(self.explain.sink(&req, &route.entry));
+        }
 
         let full_path = std::mem::replace(&mut req.path, relative);
         fill_mount_fields(&mut req, &route, token.as_ref(), unauthenticated);
@@ -68,6 +93,12 @@ impl Core {
             last_use = active.token_store.use_token(record).await? == UseOutcome::LastUse;
         }
 
+        if let Err(err) = self.audit_request(&active, audit, &req).await {
+            if last_use && let Some(record) = &token {
+                active.token_store.revoke_tree(record.entry.id.expose()).await?;
+            }
+            return Err(err);
+        }
         let connection = req.connection.clone();
         let wrap_ttl = req.wrap_ttl.filter(|ttl| !ttl.is_zero());
         let request_id = req.id.clone();

@@ -2,6 +2,8 @@
 //! KV version detection. The seal endpoints are served by the HTTP layer directly, as in
 //! Vault, because they must work while sealed.
 
+mod audit;
+mod explain;
 mod leases;
 mod mounts;
 mod policies;
@@ -76,6 +78,7 @@ pub(crate) fn backend(core: Weak<Core>) -> Result<Arc<dyn LogicalBackend>, Logic
     let mut builder = FrameworkBackend::builder(BackendKind::Secret)
         .help(HELP)
         .root_paths(ROOT_PATHS)
+        .root_paths(explain::ROOT_PATHS)
         .unauthenticated_paths(UNAUTHENTICATED_PATHS);
     for path in mounts::paths(&state)
         .into_iter()
@@ -83,6 +86,8 @@ pub(crate) fn backend(core: Weak<Core>) -> Result<Arc<dyn LogicalBackend>, Logic
         .chain(policies::paths(&state))
         .chain(wrapping::paths(&state))
         .chain(leases::paths(&state))
+        .chain(explain::paths(&state))
+        .chain(audit::paths(&state))
     {
         builder = builder.path(path);
     }

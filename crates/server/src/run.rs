@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
-use warden_core::{Core, CoreBuilder, CoreConfig};
+use warden_core::{AuditConfig, Core, CoreBuilder, CoreConfig};
 use warden_logical::SecretString;
 use warden_storage::Backend;
 use warden_storage::embedded::EmbeddedBackend;
@@ -76,6 +76,14 @@ pub fn build_core(config: &Config, physical: Arc<dyn Backend>) -> Arc<Core> {
         default_lease_ttl: config.default_lease_ttl,
         max_lease_ttl: config.max_lease_ttl,
         cluster_name: config.cluster_name.clone(),
+        audit: AuditConfig {
+            // API-enabled audit devices may not write into the data directory.
+            forbidden_dirs: match &config.storage.kind {
+                StorageKind::Embedded { path } => vec![path.into()],
+                StorageKind::Memory => Vec::new(),
+            },
+            allow_prefix: false,
+        },
         ..CoreConfig::default()
     });
     for (name, factory) in warden_builtin::secrets_engines() {

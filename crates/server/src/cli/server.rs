@@ -129,7 +129,7 @@ async fn serve(args: ServerArgs, config: Config) -> ExitCode {
             }
         }
     }
-    wait_for_shutdown().await;
+    wait_for_shutdown(&server.core).await;
     eprintln!("==> Warden shutdown triggered");
     server.shutdown().await;
     ExitCode::SUCCESS
@@ -204,7 +204,7 @@ fn print_dev_notice(server: &RunningServer, credentials: &run::DevCredentials, s
     );
 }
 
-async fn wait_for_shutdown() {
+async fn wait_for_shutdown(core: &warden_core::Core) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -219,7 +219,12 @@ async fn wait_for_shutdown() {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => return,
                 _ = terminate.recv() => return,
-                _ = hangup.recv() => tracing::info!("SIGHUP received; nothing to reload yet"),
+                _ = hangup.recv() => {
+                    tracing::info!("SIGHUP received; reopening audit files");
+                    if let Err(err) = core.reopen_audit_devices() {
+                        tracing::error!(error = %err, "failed to reopen audit devices");
+                    }
+                }
             }
         }
     }

@@ -36,6 +36,7 @@ pub(crate) fn status_and_errors(err: &CoreError) -> (StatusCode, Vec<String>) {
         CoreError::User(message) => (S::BAD_REQUEST, vec![message.clone()]),
         CoreError::NamespacesNotEnabled => (S::FORBIDDEN, vec![err.to_string()]),
         CoreError::Internal(message) => (S::INTERNAL_SERVER_ERROR, vec![wrapped(message)]),
+        CoreError::AuditFailed => (S::INTERNAL_SERVER_ERROR, vec![err.to_string()]),
         _ => (S::INTERNAL_SERVER_ERROR, vec![wrapped(&err.to_string())]),
     }
 }

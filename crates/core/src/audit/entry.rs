@@ -1,0 +1,568 @@
+//! Audit entries with Vault's schema (O `internal/audit/format.go`): one JSON object per line,
+//! `time` first, then `type`, `auth`, `request`, `response`, `error`; every field but
+//! `policy_results.allowed` is omitted when empty.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+use serde_json::Value;
+use warden_logical::{Auth, Connection, Map, Operation, Request, Response, SecretString, WrapInfo};
+
+use super::file::{FormatOptions, encode_line};
+use super::hash::{Salt, hash_map, sort_map};
+use crate::CoreError;
+use crate::mount::{MountEntry, MountTable};
+
+/// The caller's token as the request's `auth` block shows it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CallerAuth {
+    pub(crate) accessor: String,
+    pub(crate) display_name: String,
+    pub(crate) policies: Vec<String>,
+    pub(crate) token_policies: Vec<String>,
+    pub(crate) metadata: BTreeMap<String, String>,
+    pub(crate) entity_id: String,
+    pub(crate) token_type: &'static str,
+    pub(crate) ttl: u64,
+    pub(crate) issue_time: i64,
+    pub(crate) remaining_uses: i64,
+}
+
+/// The mount that serves the request.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MountFields {
+    pub(crate) point: String,
+    pub(crate) mount_type: String,
+    pub(crate) accessor: String,
+    pub(crate) class: &'static str,
+}
+
+/// Everything the audit log records about one request, captured as the request arrives
+/// (full path, data, token) and completed as routing and the token check learn more.
+pub(crate) struct AuditInput {
+    pub(crate) id: String,
+    pub(crate) operation: Operation,
+    pub(crate) path: String,
+    pub(crate) data: Map,
+    pub(crate) client_token: Option<SecretString>,
+    pub(crate) connection: Option<Connection>,
+    pub(crate) wrap_ttl: Option<Duration>,
+    pub(crate) mount: Option<MountFields>,
+    pub(crate) non_hmac_request_keys: Vec<String>,
+    pub(crate) non_hmac_response_keys: Vec<String>,
+    pub(crate) caller: Option<CallerAuth>,
+    /// Whether the request entry was written (or attempted) already.
+    pub(crate) request_logged: bool,
+    /// `policy_results.allowed` of both entries; `None` omits `policy_results`.
+    pub(crate) allowed: Option<bool>,
+}
+
+impl std::fmt::Debug for AuditInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditInput")
+            .field("id", &self.id)
+            .field("operation", &self.operation)
+            .field("path", &self.path)
+            .field("mount", &self.mount)
+            .field("request_logged", &self.request_logged)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuditInput {
+    /// Captures a request as it arrives: `req.path` must still be the full logical path.
+    pub(crate) fn new(req: &Request) -> Self {
+        Self {
+            id: req.id.clone(),
+            operation: req.operation,
+            path: req.path.clone(),
+            data: req.data.clone(),
+            client_token: req.client_token.clone().filter(|t| !t.is_empty()),
+            connection: req.connection.clone(),
+            wrap_ttl: req.wrap_ttl.filter(|ttl| !ttl.is_zero()),
+            mount: None,
+            non_hmac_request_keys: Vec::new(),
+            non_hmac_response_keys: Vec::new(),
+            caller: None,
+            request_logged: false,
+            allowed: Some(true),
+        }
+    }
+
+    /// The probe written when a device is enabled (Vault's `generateAuditTestProbe`).
+    pub(crate) fn probe() -> Self {
+        let mut req = Request::new(Operation::Update, "sys/audit/test", Map::new());
+        req.id = uuid::Uuid::new_v4().to_string();
+        let mut probe = Self::new(&req);
+        probe.allowed = None;
+        probe
+    }
+
+    /// Records the mount that serves the request, with its non-HMAC keys.
+    pub(crate) fn set_mount(&mut self, entry: &MountEntry) {
+        self.mount = Some(MountFields {
+            point: entry.route_path(),
+            mount_type: entry.mount_type.clone(),
+            accessor: entry.accessor.clone(),
+            class: match entry.table {
+                MountTable::Secrets => "secret",
+                MountTable::Auth => "auth",
+            },
+        });
+        self.non_hmac_request_keys = entry.config.audit_non_hmac_request_keys.clone();
+        self.non_hmac_response_keys = entry.config.audit_non_hmac_response_keys.clone();
+    }
+
+    /// Records the caller's token, once looked up.
+    pub(crate) fn set_token(&mut self, token: &warden_logical::TokenEntry) {
+        self.caller = Some(CallerAuth {
+            accessor: token.accessor.clone(),
+            display_name: token.display_name.clone(),
+            policies: token.policies.clone(),
+            token_policies: token.policies.clone(),
+            metadata: token.meta.clone(),
+            entity_id: token.entity_id.clone(),
+            token_type: token.token_type.as_str(),
+            ttl: token.ttl,
+            issue_time: token.creation_time,
+            remaining_uses: token.num_uses.max(0),
+        });
+    }
+}
+
+/// How a request ended, as a response entry shows it.
+#[derive(Debug, Default)]
+pub(crate) struct Outcome<'a> {
+    /// The response the client gets, if any.
+    pub(crate) response: Option<&'a Response>,
+    /// The top-level `error`, in clear.
+    pub(crate) error: String,
+    /// An error response's message: shown as `response.data.error`, HMAC'd.
+    pub(crate) error_data: Option<String>,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+fn is_zero_i64(value: &i64) -> bool {
+    *value == 0
+}
+
+fn is_zero_u64(value: &u64) -> bool {
+    *value == 0
+}
+
+#[derive(Serialize)]
+struct EntryAuth {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    client_token: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    accessor: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    display_name: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    policies: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    token_policies: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    identity_policies: Vec<String>,
+    #[serde(skip_serializing_if = "is_false")]
+    no_default_policy: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policy_results: Option<PolicyResults>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    metadata: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "is_zero_i64")]
+    num_uses: i64,
+    #[serde(skip_serializing_if = "is_zero_i64")]
+    remaining_uses: i64,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    entity_id: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    token_type: String,
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    token_ttl: u64,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    token_issue_time: String,
+}
+
+#[derive(Serialize)]
+struct PolicyResults {
+    allowed: bool,
+}
+
+#[derive(Serialize)]
+struct Namespace {
+    id: &'static str,
+}
+
+#[derive(Serialize)]
+struct EntryRequest {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    id: String,
+    operation: &'static str,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    mount_point: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    mount_type: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    mount_accessor: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    mount_running_version: String,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    mount_class: &'static str,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    client_token: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    client_token_accessor: String,
+    namespace: Namespace,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    path: String,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    data: Map,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    remote_address: String,
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    remote_port: u64,
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    wrap_ttl: u64,
+}
+
+#[derive(Serialize)]
+struct EntryResponse {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth: Option<EntryAuth>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    mount_point: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    mount_type: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    mount_accessor: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    mount_running_plugin_version: String,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    mount_class: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<EntrySecret>,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    data: Map,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    redirect: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wrap_info: Option<EntryWrapInfo>,
+}
+
+#[derive(Serialize)]
+struct EntrySecret {
+    lease_id: String,
+}
+
+#[derive(Serialize)]
+struct EntryWrapInfo {
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    ttl: u64,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    token: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    accessor: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    creation_time: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    creation_path: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    wrapped_accessor: String,
+}
+
+#[derive(Serialize)]
+struct Entry {
+    time: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    auth: EntryAuth,
+    request: EntryRequest,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response: Option<EntryResponse>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    error: String,
+}
+
+/// What a device needs to render an entry: its format options and salt.
+struct Hasher<'a> {
+    format: &'a FormatOptions,
+    salt: &'a Salt,
+}
+
+impl Hasher<'_> {
+    /// A token: HMAC'd unless `log_raw`; empty stays empty.
+    fn token(&self, value: &str) -> String {
+        if self.format.raw || value.is_empty() {
+            value.to_owned()
+        } else {
+            self.salt.hmac(value)
+        }
+    }
+
+    /// An accessor: HMAC'd when `hmac_accessor` (and not `log_raw`).
+    fn accessor(&self, value: &str) -> String {
+        if self.format.hmac_accessor {
+            self.token(value)
+        } else {
+            value.to_owned()
+        }
+    }
+
+    fn data(&self, mut data: Map, non_hmac_keys: &[String]) -> Map {
+        if self.format.raw {
+            sort_map(&mut data);
+        } else {
+            hash_map(&mut data, self.salt, non_hmac_keys);
+        }
+        data
+    }
+}
+
+/// The running version Vault reports for builtin mounts.
+fn running_version() -> String {
+    format!("v{}+builtin.warden", env!("CARGO_PKG_VERSION"))
+}
+
+fn caller_auth(input: &AuditInput, h: &Hasher<'_>) -> EntryAuth {
+    // Without a valid token Vault's `CheckToken` returns no `auth` at all: the presented
+    // token then shows only as `request.client_token`.
+    let token = match &input.caller {
+        Some(_) => input.client_token.as_ref().map_or("", SecretString::expose),
+        None => "",
+    };
+    let caller = input.caller.clone().unwrap_or_default();
+    EntryAuth {
+        client_token: h.token(token),
+        accessor: h.accessor(&caller.accessor),
+        display_name: caller.display_name,
+        policies: caller.policies,
+        token_policies: caller.token_policies,
+        identity_policies: Vec::new(),
+        no_default_policy: false,
+        policy_results: input.allowed.map(|allowed| PolicyResults { allowed }),
+        metadata: caller.metadata,
+        num_uses: 0,
+        remaining_uses: caller.remaining_uses,
+        entity_id: caller.entity_id,
+        token_type: if caller.token_type.is_empty() {
+            "default"
+        } else {
+            caller.token_type
+        }
+        .to_owned(),
+        token_ttl: caller.ttl,
+        token_issue_time: if caller.issue_time > 0 {
+            rfc3339_seconds(caller.issue_time)
+        } else {
+            String::new()
+        },
+    }
+}
+
+fn request_block(input: &AuditInput, h: &Hasher<'_>) -> EntryRequest {
+    let mount = input.mount.clone().unwrap_or_default();
+    let caller_accessor = input.caller.as_ref().map_or("", |c| c.accessor.as_str());
+    EntryRequest {
+        id: input.id.clone(),
+        operation: input.operation.as_str(),
+        mount_running_version: if mount.point.is_empty() {
+            String::new()
+        } else {
+            running_version()
+        },
+        mount_point: mount.point,
+        mount_type: mount.mount_type,
+        mount_accessor: mount.accessor,
+        mount_class: mount.class,
+        client_token: h.token(input.client_token.as_ref().map_or("", SecretString::expose)),
+        client_token_accessor: h.accessor(caller_accessor),
+        namespace: Namespace { id: "root" },
+        path: input.path.clone(),
+        data: h.data(input.data.clone(), &input.non_hmac_request_keys),
+        remote_address: input
+            .connection
+            .as_ref()
+            .map_or_else(String::new, |c| c.remote_addr.to_string()),
+        remote_port: input
+            .connection
+            .as_ref()
+            .map_or(0, |c| u64::from(c.remote_port)),
+        wrap_ttl: input.wrap_ttl.map_or(0, |ttl| ttl.as_secs()),
+    }
+}
+
+fn response_auth(auth: &Auth, h: &Hasher<'_>) -> EntryAuth {
+    EntryAuth {
+        client_token: h.token(auth.client_token.as_ref().map_or("", SecretString::expose)),
+        accessor: h.accessor(&auth.accessor),
+        display_name: auth.display_name.clone(),
+        policies: auth.policies.clone(),
+        token_policies: auth.token_policies.clone(),
+        identity_policies: auth.identity_policies.clone(),
+        no_default_policy: auth.no_default_policy,
+        policy_results: None,
+        metadata: auth.metadata.clone(),
+        num_uses: auth.num_uses.max(0),
+        remaining_uses: 0,
+        entity_id: auth.entity_id.clone(),
+        token_type: auth.token_type.as_str().to_owned(),
+        token_ttl: auth.lease.ttl.as_secs(),
+        token_issue_time: auth.lease.issue_time.map_or_else(String::new, |at| {
+            let secs = at
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            rfc3339_seconds(i64::try_from(secs).unwrap_or(i64::MAX))
+        }),
+    }
+}
+
+fn wrap_info(info: &WrapInfo, h: &Hasher<'_>) -> EntryWrapInfo {
+    // Vault hashes the token and the accessor even when empty.
+    let always = |value: &str| {
+        if h.format.raw {
+            value.to_owned()
+        } else {
+            h.salt.hmac(value)
+        }
+    };
+    EntryWrapInfo {
+        ttl: info.ttl.as_secs(),
+        token: always(info.token.expose()),
+        accessor: if h.format.hmac_accessor {
+            always(&info.accessor)
+        } else {
+            info.accessor.clone()
+        },
+        creation_time: info.creation_time.clone(),
+        creation_path: info.creation_path.clone(),
+        wrapped_accessor: h.accessor(&info.wrapped_accessor),
+    }
+}
+
+/// Replaces list `keys` and `key_info` with their counts (`elide_list_responses`).
+fn elide_list_data(data: &mut Map) {
+    if let Some(Value::Array(keys)) = data.get("keys") {
+        let count = keys.len();
+        data.insert("keys".into(), Value::from(count));
+    }
+    if let Some(Value::Object(info)) = data.get("key_info") {
+        let count = info.len();
+        data.insert("key_info".into(), Value::from(count));
+    }
+}
+
+fn response_block(input: &AuditInput, outcome: &Outcome<'_>, h: &Hasher<'_>) -> EntryResponse {
+    let mount = input.mount.clone().unwrap_or_default();
+    let resp = outcome.response;
+    let mut data = resp.and_then(|r| r.data.clone()).unwrap_or_default();
+    if let Some(message) = &outcome.error_data {
+        data.insert("error".into(), Value::String(message.clone()));
+    }
+    if h.format.elide_list_responses && input.operation == Operation::List {
+        elide_list_data(&mut data);
+    }
+    EntryResponse {
+        auth: resp
+            .and_then(|r| r.auth.as_ref())
+            .map(|auth| response_auth(auth, h)),
+        mount_running_plugin_version: if mount.point.is_empty() {
+            String::new()
+        } else {
+            running_version()
+        },
+        mount_point: mount.point,
+        mount_type: mount.mount_type,
+        mount_accessor: mount.accessor,
+        mount_class: mount.class,
+        secret: resp.and_then(|r| r.secret.as_ref()).map(|s| EntrySecret {
+            lease_id: s.lease_id.clone(),
+        }),
+        data: h.data(data, &input.non_hmac_response_keys),
+        warnings: resp.map(|r| r.warnings.clone()).unwrap_or_default(),
+        redirect: resp.and_then(|r| r.redirect.clone()).unwrap_or_default(),
+        wrap_info: resp
+            .and_then(|r| r.wrap_info.as_ref())
+            .map(|info| wrap_info(info, h)),
+    }
+}
+
+/// The request entry of one device.
+pub(crate) fn request_line(
+    input: &AuditInput,
+    error: &str,
+    time: &str,
+    format: &FormatOptions,
+    salt: &Salt,
+) -> Result<Vec<u8>, CoreError> {
+    let h = Hasher { format, salt };
+    let entry = Entry {
+        time: time.to_owned(),
+        kind: "request",
+        auth: caller_auth(input, &h),
+        request: request_block(input, &h),
+        response: None,
+        error: error.to_owned(),
+    };
+    encode_line(&entry, format)
+}
+
+/// The response entry of one device.
+pub(crate) fn response_line(
+    input: &AuditInput,
+    outcome: &Outcome<'_>,
+    time: &str,
+    format: &FormatOptions,
+    salt: &Salt,
+) -> Result<Vec<u8>, CoreError> {
+    let h = Hasher { format, salt };
+    let entry = Entry {
+        time: time.to_owned(),
+        kind: "response",
+        auth: caller_auth(input, &h),
+        request: request_block(input, &h),
+        response: Some(response_block(input, outcome, &h)),
+        error: outcome.error.clone(),
+    };
+    encode_line(&entry, format)
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for Unix seconds.
+pub(crate) fn rfc3339_seconds(secs: i64) -> String {
+    let at =
+        time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format_time(at, false)
+}
+
+/// Go's `time.RFC3339Nano` in UTC: nanoseconds with trailing zeros trimmed.
+pub(crate) fn rfc3339_nano_now() -> String {
+    format_time(time::OffsetDateTime::now_utc(), true)
+}
+
+fn format_time(at: time::OffsetDateTime, nanos: bool) -> String {
+    let mut text = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    );
+    if nanos && at.nanosecond() != 0 {
+        let fraction = format!("{:09}", at.nanosecond());
+        text.push('.');
+        text.push_str(fraction.trim_end_matches('0'));
+    }
+    text.push('Z');
+    text
+}
+
+#[cfg(test)]
+mod tests;
