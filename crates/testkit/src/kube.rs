@@ -21,9 +21,11 @@
 //! the maximum of token durations, graceful deletion, namespace-scoped role bindings.
 
 mod cluster;
-mod http;
+mod handlers;
 mod keys;
+mod listener;
 mod review;
+mod token;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -36,6 +38,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 pub use keys::{Alg, SigningKey};
+pub use token::{BoundObject, LegacyToken, TokenRequest};
 
 use cluster::{Cluster, KNOWN_ROLES};
 
@@ -114,85 +117,6 @@ pub enum Fault {
     Close,
 }
 
-/// The object a projected token is bound to (`--bound-object-kind`/`--bound-object-name`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BoundObject {
-    /// A pod in the token's namespace, running as the token's service account.
-    Pod(String),
-    /// A secret in the token's namespace.
-    Secret(String),
-}
-
-/// What `kubectl create token` takes.
-#[derive(Debug, Clone)]
-pub struct TokenRequest {
-    /// The service account's namespace.
-    pub namespace: String,
-    /// The service account's name.
-    pub service_account: String,
-    /// `--audience` (repeatable); empty means the API audiences.
-    pub audiences: Vec<String>,
-    /// `--duration`; default one hour.
-    pub duration: Duration,
-    /// `--bound-object-kind/-name`.
-    pub bound: Option<BoundObject>,
-    /// Which of the stand-in's current signing keys signs.
-    pub alg: Alg,
-}
-
-impl TokenRequest {
-    /// A one-hour token for the API audiences, signed RS256, not bound to an object.
-    pub fn new(namespace: &str, service_account: &str) -> Self {
-        Self {
-            namespace: namespace.to_owned(),
-            service_account: service_account.to_owned(),
-            audiences: Vec::new(),
-            duration: Duration::from_secs(3600),
-            bound: None,
-            alg: Alg::Rs256,
-        }
-    }
-
-    /// Adds an audience.
-    pub fn audience(mut self, audience: &str) -> Self {
-        self.audiences.push(audience.to_owned());
-        self
-    }
-
-    /// Sets the duration.
-    pub fn duration(mut self, duration: Duration) -> Self {
-        self.duration = duration;
-        self
-    }
-
-    /// Binds the token to a pod.
-    pub fn bound_pod(mut self, pod: &str) -> Self {
-        self.bound = Some(BoundObject::Pod(pod.to_owned()));
-        self
-    }
-
-    /// Binds the token to a secret.
-    pub fn bound_secret(mut self, secret: &str) -> Self {
-        self.bound = Some(BoundObject::Secret(secret.to_owned()));
-        self
-    }
-
-    /// Chooses the signing algorithm.
-    pub fn alg(mut self, alg: Alg) -> Self {
-        self.alg = alg;
-        self
-    }
-}
-
-/// A legacy service-account token and the Secret holding it.
-#[derive(Debug, Clone)]
-pub struct LegacyToken {
-    /// The Secret's name (`<sa>-token-<5 chars>`).
-    pub secret_name: String,
-    /// The JWT.
-    pub token: String,
-}
-
 /// State shared by the API and the HTTP handlers.
 #[derive(Debug)]
 pub(crate) struct Shared {
@@ -259,7 +183,7 @@ impl KubeStandIn {
             .with_context(|| format!("bind {}", options.bind))?;
         let addr = listener.local_addr()?;
         let url = format!("https://{addr}");
-        let (ca_pem, tls) = http::tls_config()?;
+        let (ca_pem, tls) = listener::tls_config()?;
         let dir = tempfile::tempdir().context("tempdir")?;
         let ca_file = dir.path().join("ca.crt");
         std::fs::write(&ca_file, &ca_pem).context("write CA file")?;
@@ -287,7 +211,7 @@ impl KubeStandIn {
         let now = shared.now();
         shared.cluster().create_namespace("default", &[], now)?;
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(http::serve(listener, tls, shared.clone(), stopped));
+        let task = tokio::spawn(listener::serve(listener, tls, shared.clone(), stopped));
         Ok(Self {
             shared,
             addr,

@@ -1,6 +1,11 @@
 //! The Kubernetes API stand-in beyond TokenReview: OIDC discovery and JWKS (shapes, headers,
 //! Accept handling, anonymous access), key rotation, namespace and service-account reads,
 //! RBAC, counters, fault injection, TLS trust and shutdown.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers fail loudly"
+)]
 
 use std::time::Duration;
 

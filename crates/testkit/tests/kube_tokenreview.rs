@@ -1,5 +1,10 @@
 //! TokenReview against the Kubernetes API stand-in: every case recorded in
 //! `reference/kubernetes-api-responses.md` (TR A–L), byte for byte where the reference is.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers fail loudly"
+)]
 
 use std::time::Duration;
 

@@ -4,10 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Context, bail};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::keys::{Alg, SigningKey};
-use super::{BoundObject, TokenRequest};
 
 /// The legacy (Secret-based) token issuer.
 pub(crate) const LEGACY_ISSUER: &str = "kubernetes/serviceaccount";
@@ -22,7 +21,7 @@ pub(crate) const KNOWN_ROLES: [&str; 4] = [
 
 pub(crate) type Key = (String, String);
 
-fn key(namespace: &str, name: &str) -> Key {
+pub(crate) fn key(namespace: &str, name: &str) -> Key {
     (namespace.to_owned(), name.to_owned())
 }
 
@@ -76,7 +75,7 @@ pub(crate) struct Cluster {
 /// The random suffix alphabet of Kubernetes' `utilrand.String`.
 const SUFFIX_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
-fn random_suffix() -> String {
+pub(crate) fn random_suffix() -> String {
     let mut bytes = [0u8; 5];
     // A failing system RNG leaves zeros: still a valid (if predictable) test name.
     let _ = aws_lc_rs::rand::fill(&mut bytes);
@@ -260,91 +259,6 @@ impl Cluster {
             .find(|k| k.alg() == alg)
             .cloned()
             .with_context(|| format!("no {alg} signing key (add one with add_key)"))
-    }
-
-    /// The claims `kubectl create token` would get (TokenRequest API), keys sorted.
-    pub(crate) fn projected_claims(
-        &self,
-        request: &TokenRequest,
-        issuer: &str,
-        api_audiences: &[String],
-        now: i64,
-    ) -> anyhow::Result<Value> {
-        let (ns, name) = (&request.namespace, &request.service_account);
-        let sa = self
-            .service_accounts
-            .get(&key(ns, name))
-            .with_context(|| format!("serviceaccounts \"{name}\" not found"))?;
-        let audiences = if request.audiences.is_empty() {
-            api_audiences.to_vec()
-        } else {
-            request.audiences.clone()
-        };
-        let mut k8s = json!({
-            "namespace": ns,
-            "serviceaccount": {"name": name, "uid": sa.uid},
-        });
-        match &request.bound {
-            None => {}
-            Some(BoundObject::Pod(pod_name)) => {
-                let pod = self
-                    .pods
-                    .get(&key(ns, pod_name))
-                    .with_context(|| format!("pods \"{pod_name}\" not found"))?;
-                if &pod.service_account != name {
-                    bail!(
-                        "cannot bind token for serviceaccount \"{name}\" to pod running with different serviceaccount name."
-                    );
-                }
-                k8s["pod"] = json!({"name": pod_name, "uid": pod.uid});
-            }
-            Some(BoundObject::Secret(secret_name)) => {
-                let secret = self
-                    .secrets
-                    .get(&key(ns, secret_name))
-                    .with_context(|| format!("secrets \"{secret_name}\" not found"))?;
-                k8s["secret"] = json!({"name": secret_name, "uid": secret.uid});
-            }
-        }
-        let exp = now + i64::try_from(request.duration.as_secs()).unwrap_or(i64::MAX / 2);
-        Ok(sorted(json!({
-            "aud": audiences,
-            "exp": exp,
-            "iat": now,
-            "iss": issuer,
-            "kubernetes.io": k8s,
-            "nbf": now,
-            "sub": format!("system:serviceaccount:{ns}:{name}"),
-        })))
-    }
-
-    /// Creates a `kubernetes.io/service-account-token` Secret for the SA, signs its legacy
-    /// token with the newest RS256 key, and lists the secret on the SA. Returns (secret, token).
-    pub(crate) fn create_legacy_token(
-        &mut self,
-        namespace: &str,
-        name: &str,
-    ) -> anyhow::Result<(String, String)> {
-        let uid = self.service_account_mut(namespace, name)?.uid.clone();
-        let secret_name = format!("{name}-token-{}", random_suffix());
-        let claims = json!({
-            "iss": LEGACY_ISSUER,
-            "kubernetes.io/serviceaccount/namespace": namespace,
-            "kubernetes.io/serviceaccount/secret.name": secret_name,
-            "kubernetes.io/serviceaccount/service-account.name": name,
-            "kubernetes.io/serviceaccount/service-account.uid": uid,
-            "sub": format!("system:serviceaccount:{namespace}:{name}"),
-        });
-        let token = self.signing_key(Alg::Rs256)?.sign(&claims)?;
-        self.create_secret(
-            namespace,
-            &secret_name,
-            Some((name.to_owned(), token.clone())),
-        )?;
-        self.service_account_mut(namespace, name)?
-            .secrets
-            .push(secret_name.clone());
-        Ok((secret_name, token))
     }
 
     /// RBAC: may the service account (or anonymous, `None`) do `verb` on `group/resource`?

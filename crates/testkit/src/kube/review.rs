@@ -136,7 +136,6 @@ fn decode_registered(claims: &Map<String, Value>) -> Result<Registered, String> 
     let date = |name: &str| -> Result<Option<i64>, String> {
         match claims.get(name) {
             None | Some(Value::Null) => Ok(None),
-            #[expect(clippy::cast_possible_truncation, reason = "NumericDate(f) truncates")]
             Some(Value::Number(n)) => Ok(n.as_i64().or_else(|| n.as_f64().map(|f| f as i64))),
             Some(_) => {
                 Err("square/go-jose/jwt: expected number value to unmarshal NumericDate".to_owned())
