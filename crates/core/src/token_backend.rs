@@ -3,6 +3,7 @@
 mod create;
 mod lookup;
 mod renew_revoke;
+mod roles;
 
 use std::sync::{Arc, Weak};
 
@@ -133,6 +134,8 @@ pub(crate) fn backend(core: Weak<Core>) -> Result<Arc<dyn LogicalBackend>, Logic
             .operation(Operation::Update, handler(&state, renew_revoke::tidy))
             .help("Clean up dangling token entries.", ""),
     ];
+    let mut paths = paths;
+    paths.extend(roles::paths(&state));
     let backend = FrameworkBackend::builder(BackendKind::Credential)
         .help(HELP)
         .root_paths(["revoke-orphan/*", "revoke-orphan", "accessors*"])

@@ -50,7 +50,7 @@ async fn login(server: &TestServer, role: &str, jwt: &str) -> warden_testkit::Ap
 
 #[tokio::test]
 async fn config_validation_and_read_shape() {
-    let Setup { server, kube, .. } = setup().await;
+    let Setup { server, kube, reviewer } = setup().await;
     let no_host = server.request("POST", "auth/kubernetes/config", Some(json!({}))).await;
     assert_eq!(no_host.status, 400);
     assert_eq!(no_host.errors(), ["no host provided"]);
@@ -71,6 +71,7 @@ async fn config_validation_and_read_shape() {
     assert_eq!(no_ca.status, 400);
     assert!(no_ca.errors()[0].contains("ca.crt: no such file or directory"), "{}", no_ca.text);
 
+    // A full write again (the failed writes above stored nothing, the first one stands).
     let read = server.request("GET", "auth/kubernetes/config", None).await;
     assert_eq!(read.status, 200);
     let mut keys: Vec<&str> = read.body["data"].as_object().unwrap().keys().map(String::as_str).collect();
@@ -90,7 +91,7 @@ async fn config_validation_and_read_shape() {
     );
     assert_eq!(read.body["data"]["token_reviewer_jwt_set"], true);
     assert_eq!(read.body["data"]["disable_iss_validation"], true);
-    assert!(!read.text.contains("eyJ"), "the reviewer JWT must never be returned");
+    assert!(!read.text.contains(&reviewer), "the reviewer JWT must never be returned");
 }
 
 #[tokio::test]
@@ -292,4 +293,103 @@ async fn pem_keys_issuer_selectors_and_alias_names() {
         .unwrap();
     let resp = login(&server, "sel", &forged).await;
     assert_eq!((resp.status, resp.errors()), (403, vec!["permission denied".to_owned()]));
+}
+
+#[tokio::test]
+async fn in_pod_reviewer_token_is_reread_and_client_jwt_can_review_itself() {
+    let Setup { server, kube, .. } = setup().await;
+    // warden "in a pod": the service-account directory holds a short-lived reviewer token.
+    let sa_dir = tempfile::tempdir().unwrap();
+    std::fs::write(sa_dir.path().join("ca.crt"), kube.ca_pem()).unwrap();
+    let first = kube.mint(&TokenRequest::new("warden", "reviewer").duration(std::time::Duration::from_secs(600))).unwrap();
+    std::fs::write(sa_dir.path().join("token"), format!("{first}\n")).unwrap();
+    let enable = json!({ "type": "kubernetes", "options": { "service_account_dir": sa_dir.path().display().to_string() } });
+    assert_eq!(server.request("POST", "sys/auth/k8s-pod", Some(enable)).await.status, 204);
+    let config = json!({ "kubernetes_host": kube.url() });
+    let resp = server.request("POST", "auth/k8s-pod/config", Some(config)).await;
+    assert_eq!(resp.status, 204, "{}", resp.text);
+    let role = json!({ "bound_service_account_names": "app", "bound_service_account_namespaces": "apps" });
+    server.request("POST", "auth/k8s-pod/role/app", Some(role)).await;
+    let jwt = kube.mint(&TokenRequest::new("apps", "app")).unwrap();
+    let login = |path: &'static str, jwt: String| {
+        let server = &server;
+        async move {
+            server
+                .request_with_token("POST", path, Some(json!({ "role": "app", "jwt": jwt })), None)
+                .await
+        }
+    };
+    assert_eq!(login("auth/k8s-pod/login", jwt.clone()).await.status, 200);
+    // The kubelet rotates the file; logins keep working with the cached or the new token.
+    let second = kube.mint(&TokenRequest::new("warden", "reviewer")).unwrap();
+    std::fs::write(sa_dir.path().join("token"), second).unwrap();
+    assert_eq!(login("auth/k8s-pod/login", jwt.clone()).await.status, 200);
+
+    // disable_local_ca_jwt without a reviewer JWT: the client's own JWT is the bearer.
+    assert_eq!(server.request("POST", "sys/auth/k8s-self", Some(json!({ "type": "kubernetes" }))).await.status, 204);
+    let config = json!({ "kubernetes_host": kube.url(), "kubernetes_ca_cert": kube.ca_pem(), "disable_local_ca_jwt": true });
+    assert_eq!(server.request("POST", "auth/k8s-self/config", Some(config)).await.status, 204);
+    let role = json!({ "bound_service_account_names": "app", "bound_service_account_namespaces": "apps" });
+    server.request("POST", "auth/k8s-self/role/app", Some(role)).await;
+    let denied = login("auth/k8s-self/login", jwt.clone()).await;
+    assert_eq!(denied.status, 403, "the client SA may not review");
+    kube.grant_auth_delegator("apps", "app").unwrap();
+    assert_eq!(login("auth/k8s-self/login", jwt).await.status, 200);
+}
+
+#[tokio::test]
+async fn audience_matrix_and_annotation_metadata() {
+    let Setup { server, kube, reviewer } = setup().await;
+    // TestAudienceValidation: (role audience, token audience) → allowed?
+    let api_aud = kube.api_audiences()[0].clone();
+    let cases = [
+        (Some(api_aud.as_str()), None, true),
+        (Some(api_aud.as_str()), Some("a"), false),
+        (Some("a"), Some("a"), true),
+        (Some("a"), Some("b"), false),
+        (None, None, true),
+        (None, Some("a"), true),
+    ];
+    for (index, (role_aud, token_aud, allowed)) in cases.into_iter().enumerate() {
+        let name = format!("aud{index}");
+        let mut body = json!({ "bound_service_account_names": "app", "bound_service_account_namespaces": "apps" });
+        if let Some(aud) = role_aud {
+            body["audience"] = json!(aud);
+        }
+        role(&server, &name, body).await;
+        let mut request = TokenRequest::new("apps", "app");
+        if let Some(aud) = token_aud {
+            request = request.audience(aud);
+        }
+        let jwt = kube.mint(&request).unwrap();
+        let resp = login(&server, &name, &jwt).await;
+        assert_eq!(resp.status == 200, allowed, "case {index}: {}", resp.text);
+        if !allowed {
+            assert_eq!(resp.status, 403, "case {index}");
+        }
+    }
+
+    // Annotations as alias metadata; reserved keys are refused.
+    let config = json!({ "kubernetes_host": kube.url(), "kubernetes_ca_cert": kube.ca_pem(), "token_reviewer_jwt": reviewer, "use_annotations_as_alias_metadata": true });
+    server.request("POST", "auth/kubernetes/config", Some(config)).await;
+    kube.grant_cluster_role("warden", "reviewer", "view").unwrap();
+    kube.annotate_service_account("apps", "app", "vault.hashicorp.com/alias-metadata-team", "payments").unwrap();
+    role(&server, "meta", json!({ "bound_service_account_names": "app", "bound_service_account_namespaces": "apps" })).await;
+    let jwt = kube.mint(&TokenRequest::new("apps", "app")).unwrap();
+    let resp = login(&server, "meta", &jwt).await;
+    assert_eq!(resp.status, 200, "{}", resp.text);
+    let entity = server.request("GET", &format!("identity/entity/id/{}", resp.body["auth"]["entity_id"].as_str().unwrap()), None).await;
+    assert_eq!(entity.body["data"]["aliases"][0]["metadata"]["team"], "payments");
+    kube.annotate_service_account("apps", "app", "vault.hashicorp.com/alias-metadata-service_account_name", "x").unwrap();
+    let reserved = login(&server, "meta", &jwt).await;
+    assert_eq!(reserved.status, 400);
+    assert_eq!(
+        reserved.errors(),
+        ["entity alias metadata keys for only internal use found from the client token's associated service account annotations: keys=[\"service_account_name\"]"]
+    );
+
+    // A namespace selector that does not match.
+    role(&server, "sel", json!({ "bound_service_account_names": "app", "bound_service_account_namespace_selector": "{\"matchLabels\":{\"team\":\"b\"}}" })).await;
+    let resp = login(&server, "sel", &jwt).await;
+    assert_eq!((resp.status, resp.errors()), (403, vec!["namespace not authorized".to_owned()]));
 }

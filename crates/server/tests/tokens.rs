@@ -254,3 +254,44 @@ async fn expiry_survives_a_restart() {
     drop(accessor);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn token_roles_shape_the_tokens_created_with_them() {
+    let server = TestServer::dev().await.unwrap();
+    let none = server.request("LIST", "auth/token/roles", None).await;
+    assert_eq!(none.status, 404);
+    let write = server
+        .request(
+            "POST",
+            "auth/token/roles/ci",
+            Some(json!({ "allowed_policies": ["app", "ci"], "orphan": true, "path_suffix": "jobs", "token_period": "1h" })),
+        )
+        .await;
+    assert_eq!(write.status, 204, "{}", write.text);
+    let listed = server.request("LIST", "auth/token/roles", None).await;
+    assert_eq!(listed.body["data"]["keys"], json!(["ci"]));
+    let read = server.request("GET", "auth/token/roles/ci", None).await;
+    assert_eq!(read.body["data"]["allowed_policies"], json!(["app", "ci"]));
+    assert_eq!(read.body["data"]["token_period"], 3600);
+
+    let created = server.request("POST", "auth/token/create/ci", Some(json!({ "ttl": "1h" }))).await;
+    assert_eq!(created.status, 200, "{}", created.text);
+    assert_eq!(created.body["auth"]["policies"], json!(["app", "ci", "default"]));
+    assert_eq!(created.body["auth"]["orphan"], true);
+    let token = token_of(&created.body);
+    let lookup = server.request_with_token("GET", "auth/token/lookup-self", None, Some(&token)).await;
+    assert_eq!(lookup.body["data"]["path"], "auth/token/create/ci/jobs");
+    assert_eq!(lookup.body["data"]["role"], "ci");
+    assert_eq!(lookup.body["data"]["period"], 3600);
+
+    let narrower = server.request("POST", "auth/token/create/ci", Some(json!({ "policies": ["ci"] }))).await;
+    assert_eq!(narrower.body["auth"]["policies"], json!(["ci", "default"]));
+    let wider = server.request("POST", "auth/token/create/ci", Some(json!({ "policies": ["admin"] }))).await;
+    assert_eq!(wider.status, 400);
+    assert!(wider.errors()[0].starts_with("token policies ("), "{}", wider.text);
+    let unknown = server.request("POST", "auth/token/create/nope", Some(json!({}))).await;
+    assert_eq!(unknown.errors(), ["unknown role nope"]);
+
+    assert_eq!(server.request("DELETE", "auth/token/roles/ci", None).await.status, 204);
+    assert_eq!(server.request("LIST", "auth/token/roles", None).await.status, 404);
+}

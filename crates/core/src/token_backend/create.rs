@@ -12,6 +12,7 @@ use warden_logical::{
     Auth, LeaseOptions, LogicalError, Operation, Request, Response, TokenType,
 };
 
+use super::roles::{self, TokenRole};
 use super::{TokenBackend, caller, duration_field, is_sudo, to_logical};
 use crate::login::sanitize_policies;
 use crate::token_store::NewToken;
@@ -89,7 +90,7 @@ async fn create_normal(
     req: Request,
     input: Input<CreateInput>,
 ) -> Result<Option<Response>, LogicalError> {
-    create(state, req, input.into_inner(), false).await
+    create(state, req, input.into_inner(), false, None).await
 }
 
 async fn create_orphan(
@@ -97,16 +98,19 @@ async fn create_orphan(
     req: Request,
     input: Input<CreateInput>,
 ) -> Result<Option<Response>, LogicalError> {
-    create(state, req, input.into_inner(), true).await
+    create(state, req, input.into_inner(), true, None).await
 }
 
 async fn create_role(
-    _state: Arc<TokenBackend>,
+    state: Arc<TokenBackend>,
     req: Request,
-    _input: Input<CreateInput>,
+    input: Input<CreateInput>,
 ) -> Result<Option<Response>, LogicalError> {
-    let name = req.path.trim_start_matches("create/");
-    Err(LogicalError::user(format!("unknown role {name}")))
+    let name = req.path.trim_start_matches("create/").to_owned();
+    let Some(role) = roles::load(&state, &name).await? else {
+        return Err(LogicalError::user(format!("unknown role {name}")));
+    };
+    create(state, req, input.into_inner(), false, Some(role)).await
 }
 
 fn positive(value: Option<i64>, message: &str) -> Result<u64, LogicalError> {
@@ -131,6 +135,7 @@ async fn create(
     req: Request,
     input: CreateInput,
     orphan: bool,
+    role: Option<TokenRole>,
 ) -> Result<Option<Response>, LogicalError> {
     let (core, active) = state.active()?;
     let parent = caller(&req)?.clone();
@@ -141,10 +146,19 @@ async fn create(
         return Err(LogicalError::user("restricted use token cannot generate child tokens"));
     }
     let sudo = is_sudo(&state, &req).await?;
-    let token_type = match input.token_type.as_str() {
-        "" | "service" => TokenType::Service,
-        "batch" => TokenType::Batch,
+    let asked_type = match input.token_type.as_str() {
+        "" => None,
+        "service" => Some(TokenType::Service),
+        "batch" => Some(TokenType::Batch),
         _ => return Err(LogicalError::user("invalid 'token_type' value")),
+    };
+    // A role's token type decides within Vault's rules; a request may choose only under a
+    // `default-*` setting.
+    let token_type = match role.as_ref().map(|r| r.token_type.as_str()) {
+        Some("service") => TokenType::Service,
+        Some("batch") => TokenType::Batch,
+        Some("default-batch") => asked_type.unwrap_or(TokenType::Batch),
+        _ => asked_type.unwrap_or(TokenType::Service),
     };
     if token_type == TokenType::Batch {
         // Clients send "0s" for unset durations (the Go CLI always does): only a non-zero
@@ -185,7 +199,12 @@ async fn create(
     // subset of its own.
     let requested = input.policies.clone().unwrap_or_default();
     let mut add_default = false;
-    let policies = if requested.is_empty() {
+    let role_policies = role.as_ref().and_then(|role| {
+        roles::role_policies(role, &requested, &parent.policies, input.no_default_policy)
+    });
+    let policies = if let Some(from_role) = role_policies {
+        from_role?
+    } else if requested.is_empty() {
         sanitize_policies(&parent.policies, false)
     } else if !sudo {
         let asked = sanitize_policies(&requested, false);
@@ -218,9 +237,13 @@ async fn create(
     if input.no_parent && !sudo {
         return Err(LogicalError::user("root or sudo privileges required to create orphan token"));
     }
-    let orphan = orphan || input.no_parent;
+    let orphan = match &role {
+        Some(role) => role.orphan,
+        None => orphan || input.no_parent,
+    };
 
-    let explicit_max = positive(
+    let mut warnings = Vec::new();
+    let mut explicit_max = positive(
         duration_field(input.explicit_max_ttl.as_ref())?,
         "explicit_max_ttl must be positive",
     )?;
@@ -234,12 +257,30 @@ async fn create(
         Some(p) => p.unsigned_abs(),
         None => 0,
     };
+    let mut period = period;
+    if let Some(role) = role.as_ref().filter(|_| token_type != TokenType::Batch) {
+        if role.token_explicit_max_ttl != 0 {
+            if explicit_max == 0 {
+                explicit_max = role.token_explicit_max_ttl;
+            } else {
+                explicit_max = explicit_max.min(role.token_explicit_max_ttl);
+                warnings.push(format!("Explicit max TTL specified both during creation call and in role; using the lesser value of {explicit_max} seconds"));
+            }
+        }
+        if role.token_period != 0 {
+            if period == 0 {
+                period = role.token_period;
+            } else {
+                period = period.min(role.token_period);
+                warnings.push(format!("Period specified both during creation call and in role; using the lesser value of {period} seconds"));
+            }
+        }
+    }
     let ttl_raw = match input.ttl.as_ref().filter(|v| !is_empty(v)) {
         Some(ttl) => positive(duration_field(Some(ttl))?, "ttl must be positive")?,
         None => positive(duration_field(input.lease.as_ref())?, "lease must be positive")?,
     };
 
-    let mut warnings = Vec::new();
     let route = active.router.get("auth/token/").ok_or(LogicalError::UnsupportedPath)?;
     let (mount_default, mount_max) = core.mount_ttls(&route);
     let mut ttl = ttl_raw;
@@ -263,8 +304,24 @@ async fn create(
     if ttl == 0 && explicit_max > 0 {
         ttl = explicit_max;
     }
-    let mut renewable = input.renewable;
-    let mut bound_cidrs = if orphan { Vec::new() } else { parent.bound_cidrs.clone() };
+    let mut renewable = input.renewable && role.as_ref().is_none_or(|r| r.renewable);
+    let mut bound_cidrs = match &role {
+        Some(role) if !role.token_bound_cidrs.is_empty() => role.token_bound_cidrs.clone(),
+        Some(_) => Vec::new(),
+        None if orphan => Vec::new(),
+        None => parent.bound_cidrs.clone(),
+    };
+    let mut num_uses = input.num_uses;
+    if let Some(role) = &role
+        && role.token_num_uses > 0
+        && (num_uses == 0 || role.token_num_uses < num_uses)
+    {
+        num_uses = role.token_num_uses;
+    }
+    let mut path = format!("auth/token/{}", req.path);
+    if let Some(role) = role.as_ref().filter(|r| !r.path_suffix.is_empty()) {
+        path = format!("{path}/{}", role.path_suffix);
+    }
     if ttl == 0 {
         if parent.ttl != 0 {
             return Err(LogicalError::user(
@@ -289,11 +346,11 @@ async fn create(
             id: custom_id,
             policies: policies.clone(),
             parent: (!orphan).then(|| parent.clone()),
-            path: format!("auth/token/{}", req.path),
+            path,
             meta: input.meta.unwrap_or_default(),
             internal_meta: BTreeMap::new(),
             display_name: display_name.clone(),
-            num_uses: input.num_uses,
+            num_uses,
             ttl,
             explicit_max_ttl: explicit_max,
             period,
@@ -303,7 +360,7 @@ async fn create(
             entity_id: if orphan { String::new() } else { parent.entity_id.clone() },
             bound_cidrs,
             no_identity_policies: false,
-            role: String::new(),
+            role: role.as_ref().map(|r| r.name.clone()).unwrap_or_default(),
         })
         .await
         .map_err(to_logical)?;
