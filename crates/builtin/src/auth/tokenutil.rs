@@ -282,7 +282,7 @@ pub fn cidr_contains(cidr: &str, addr: std::net::IpAddr) -> bool {
     };
     let addr = match addr {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(addr, IpAddr::V4),
-        other => other,
+        v4 @ IpAddr::V4(_) => v4,
     };
     match (base, addr) {
         (IpAddr::V4(base), IpAddr::V4(addr)) => {

@@ -179,10 +179,10 @@ impl KubeAuth {
             }
             self.local.ca().map(|ca| Some(ca.expose().to_owned())).map_err(LogicalError::internal)
         };
-        if let Some(runtime) = self.cached_runtime() {
-            if local_ca(&runtime.config)? == runtime.ca {
-                return Ok(Some(runtime));
-            }
+        if let Some(runtime) = self.cached_runtime()
+            && local_ca(&runtime.config)? == runtime.ca
+        {
+            return Ok(Some(runtime));
         }
         let Some(config) = load(self).await? else {
             return Ok(None);

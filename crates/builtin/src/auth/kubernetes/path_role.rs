@@ -158,10 +158,7 @@ fn humanize(seconds: u64) -> String {
 async fn write(state: Arc<KubeAuth>, req: Request, input: Input<Map>) -> Result<Option<Response>, LogicalError> {
     let name = input.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
     let creating = req.operation == Operation::Create;
-    let mut role = match load_role(&state, &name).await? {
-        Some(role) => role,
-        None => KubeRole::default(),
-    };
+    let mut role: KubeRole = load_role(&state, &name).await?.unwrap_or_default();
     if !creating && role.alias_name_source.is_empty() {
         role.alias_name_source = ALIAS_SOURCE_UID.into();
     }
