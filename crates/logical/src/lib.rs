@@ -12,6 +12,7 @@
 
 mod auth;
 mod backend;
+mod denial;
 mod error;
 pub mod framework;
 mod request;
@@ -25,6 +26,7 @@ pub use backend::{
     BackendConfig, BackendKind, BoxFuture, Factory, LogicalBackend, MountInfo, SpecialPaths,
     SystemView,
 };
+pub use denial::{Denial, DenialSink};
 pub use error::LogicalError;
 pub use request::{Connection, Operation, Request};
 pub use response::{RawBody, Response, Secret, WrapInfo};

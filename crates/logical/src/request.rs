@@ -110,6 +110,8 @@ pub struct Request {
     pub unauthenticated: bool,
     /// The response-wrapping TTL the client asked for (`X-Vault-Wrap-TTL`).
     pub wrap_ttl: Option<std::time::Duration>,
+    /// Set by the core on login requests: where the auth method records why it refused.
+    pub denials: Option<Arc<dyn crate::DenialSink>>,
 }
 
 impl Request {
@@ -132,6 +134,7 @@ impl Request {
             auth: None,
             unauthenticated: false,
             wrap_ttl: None,
+            denials: None,
         }
     }
 }

@@ -5,6 +5,8 @@
 mod args_data;
 mod base;
 mod client;
+mod debug;
+mod explain;
 mod flags;
 mod format;
 mod kv;
@@ -82,6 +84,9 @@ enum Command {
     /// Manage audit devices.
     #[command(disable_help_flag = true)]
     Audit(client::RawArgs),
+    /// Troubleshoot logins: `debug token-review`, `debug jwt`.
+    #[command(disable_help_flag = true)]
+    Debug(client::RawArgs),
 }
 
 /// Rewrites Vault's single-dash long flags (`-dev`, `-config=x`) to clap's double-dash
@@ -151,6 +156,7 @@ pub fn main() -> ExitCode {
         Some(Command::Token(args)) => client::run("token", args),
         Some(Command::Kv(args)) => client::run("kv", args),
         Some(Command::Audit(args)) => client::run("audit", args),
+        Some(Command::Debug(args)) => client::run("debug", args),
         None => {
             eprintln!(
                 "Usage: warden <command> [args]\n\nCommon commands:\n    read        Read data and retrieves secrets\n    write       Write data, configuration, and secrets\n    delete      Delete secrets and configuration\n    list        List data or secrets\n    login       Authenticate locally\n    server      Start a server\n    status      Print seal and HA status\n    version     Print the version\n\nOther commands:\n    audit       Interact with audit devices\n    auth        Interact with auth methods\n    kv          Interact with the key/value secrets engine\n    operator    Perform operator-specific tasks\n    policy      Interact with policies\n    secrets     Interact with secrets engines\n    token       Interact with tokens"

@@ -11,6 +11,7 @@
 //! `10s`) and `jwks_max_age` (default `1h`), see [`keyset`].
 
 mod claims;
+mod explain;
 mod fetch;
 mod keyset;
 mod path_config;

@@ -3,8 +3,10 @@
 //! mirror its `path_config.go`, `path_role.go`, `path_login.go`, `token_review.go`).
 
 mod claims;
+mod explain;
 mod local;
 mod path_config;
+mod path_debug;
 mod path_login;
 mod path_role;
 mod token_review;
@@ -73,9 +75,11 @@ fn build(config: BackendConfig) -> Result<Arc<dyn LogicalBackend>, LogicalError>
     let mut paths = vec![path_config::path(&state)];
     paths.extend(path_role::paths(&state));
     paths.push(path_login::path(&state));
+    paths.push(path_debug::path(&state));
     let backend = FrameworkBackend::builder(BackendKind::Credential)
         .help(HELP)
         .unauthenticated_paths(["login"])
+        .root_paths(["debug/*"])
         .paths(paths)
         .auth_renew(handler(&state, path_login::renew))
         .invalidate(&state, |state: &KubeAuth, key: &str| {

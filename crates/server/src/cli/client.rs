@@ -8,7 +8,7 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 use super::base::{EXIT_LOCAL, error};
-use super::{kv, logical, login, mounts, sys, token};
+use super::{debug, explain, kv, logical, login, mounts, sys, token};
 
 /// The raw arguments of a client command.
 #[derive(Debug, clap::Args)]
@@ -33,7 +33,7 @@ fn group_usage(group: &str, subcommands: &[&str]) -> u8 {
 async fn dispatch(command: &str, mut args: Vec<String>) -> u8 {
     let grouped = matches!(
         command,
-        "operator" | "auth" | "secrets" | "policy" | "token" | "kv" | "audit"
+        "operator" | "auth" | "secrets" | "policy" | "token" | "kv" | "audit" | "debug"
     );
     let sub = if grouped && !args.is_empty() {
         args.remove(0)
@@ -55,7 +55,11 @@ async fn dispatch(command: &str, mut args: Vec<String>) -> u8 {
         ("auth", "disable") => mounts::disable(args, "sys/auth").await,
         ("auth", "list") => mounts::list(args, true).await,
         ("auth", "tune") => mounts::tune(args, true).await,
-        ("auth", _) => group_usage("auth", &["disable", "enable", "list", "tune"]),
+        ("auth", "explain") => explain::explain(args).await,
+        ("auth", _) => group_usage("auth", &["disable", "enable", "explain", "list", "tune"]),
+        ("debug", "token-review") => debug::token_review(args).await,
+        ("debug", "jwt") => debug::jwt(args).await,
+        ("debug", _) => group_usage("debug", &["jwt", "token-review"]),
         ("secrets", "enable") => mounts::enable(args, false).await,
         ("secrets", "disable") => mounts::disable(args, "sys/mounts").await,
         ("secrets", "list") => mounts::list(args, false).await,

@@ -16,6 +16,7 @@ use super::JwtAuth;
 use super::claims::{
     extract_metadata, get_claim, go_format, normalize_list, validate_bound_claims,
 };
+use super::explain::{self, Trace};
 use super::path_role::{JwtRole, ROLE_TYPE_OIDC, load_role};
 use super::validator::{self, Expected};
 
@@ -81,11 +82,32 @@ async fn login(
     req: Request,
     input: LoginInput,
 ) -> Result<Option<Response>, LogicalError> {
+    let mut trace = Trace {
+        role_name: input.role.clone(),
+        ..Trace::default()
+    };
+    let result = checked_login(&state, &req, &input, &mut trace).await;
+    if let Err(err) = &result {
+        trace.finish(&req, err);
+    }
+    result
+}
+
+/// The login itself; `trace` learns what an explanation of a refusal needs.
+async fn checked_login(
+    state: &JwtAuth,
+    req: &Request,
+    input: &LoginInput,
+    trace: &mut Trace,
+) -> Result<Option<Response>, LogicalError> {
     let Some(runtime) = state.runtime().await? else {
         return Err(user("could not load configuration"));
     };
     let config = &runtime.config;
-    let (role_name, role) = resolve(&state, &input.role, &config.default_role).await?;
+    trace.bound_issuer.clone_from(&config.bound_issuer);
+    let (role_name, role) = resolve(state, &input.role, &config.default_role).await?;
+    trace.role_name.clone_from(&role_name);
+    trace.role = Some(role.clone());
     if role.role_type == ROLE_TYPE_OIDC {
         return Err(user("role with oidc role_type is not allowed"));
     }
@@ -96,6 +118,7 @@ async fn login(
         .token
         .login_allowed_from(req.connection.as_ref().map(|c| c.remote_addr))
     {
+        trace.denial = Some(explain::cidr_denial(&role.token.token_bound_cidrs, req));
         return Err(LogicalError::PermissionDenied);
     }
     let keys = state
@@ -103,10 +126,16 @@ async fn login(
         .await
         .map_err(|err| user(format!("error configuring token validator: {err}")))?;
 
-    let verified = keys
-        .verify(&input.jwt, &runtime.algs)
-        .await
-        .map_err(|err| user(format!("error validating token: {}", err.message())))?;
+    let verified = match keys.verify(&input.jwt, &runtime.algs).await {
+        Ok(verified) => verified,
+        Err(err) => {
+            let denial =
+                explain::verify_denial(&err, &input.jwt, keys, &runtime.algs, config, trace);
+            trace.denial = Some(denial);
+            return Err(user(format!("error validating token: {}", err.message())));
+        }
+    };
+    trace.claims = Some(verified.claims.as_map().clone());
     let expected = Expected {
         issuer: &config.bound_issuer,
         subject: &role.bound_subject,

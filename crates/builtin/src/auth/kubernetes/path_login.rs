@@ -10,8 +10,10 @@ use warden_logical::{Alias, Auth, LogicalError, Map, Operation, Request, Respons
 
 use super::KubeAuth;
 use super::claims::{self, ServiceAccount};
+use super::explain::{self, BearerSource, ReviewContext, Trace};
 use super::path_config::Runtime;
 use super::path_role::{ALIAS_SOURCE_NAME, KubeRole, load_role, parse_selector};
+use super::token_review::interpret;
 use crate::jose;
 
 /// Annotations with this prefix become alias metadata (prefix stripped).
@@ -74,16 +76,33 @@ fn matches_any(patterns: &[String], value: &str) -> bool {
 }
 
 async fn login(state: Arc<KubeAuth>, req: Request, input: LoginInput) -> Result<Option<Response>, LogicalError> {
+    let mut trace = Trace { role_name: input.role.clone(), ..Trace::default() };
+    let result = checked_login(&state, &req, &input, &mut trace).await;
+    if let Err(err) = &result {
+        trace.finish(&req, err);
+    }
+    result
+}
+
+/// The login itself; `trace` learns what an explanation of a refusal needs.
+async fn checked_login(
+    state: &Arc<KubeAuth>,
+    req: &Request,
+    input: &LoginInput,
+    trace: &mut Trace,
+) -> Result<Option<Response>, LogicalError> {
     if input.role.is_empty() {
         return Err(LogicalError::user("missing role"));
     }
     if input.jwt.is_empty() {
         return Err(LogicalError::user("missing jwt"));
     }
-    let Some(role) = load_role(&state, &input.role).await? else {
+    let Some(role) = load_role(state, &input.role).await? else {
         return Err(LogicalError::user(format!("invalid role name {:?}", input.role)));
     };
+    trace.role = Some(role.clone());
     if !role.token.login_allowed_from(req.connection.as_ref().map(|c| c.remote_addr)) {
+        trace.denial = Some(explain::cidr_denial(&role.token.token_bound_cidrs, req));
         return Err(denied());
     }
     let runtime = state
@@ -92,27 +111,37 @@ async fn login(state: Arc<KubeAuth>, req: Request, input: LoginInput) -> Result<
         .ok_or_else(|| LogicalError::internal("could not load backend configuration"))?;
 
     // Local checks, before any network call.
-    let claims = parse_claims(&state, &runtime, &input.jwt)?;
+    let claims = parse_claims(state, &runtime, &input.jwt, trace)?;
+    trace.claims = Some(claims.clone());
     let config = &runtime.config;
     let issuer = (!config.disable_iss_validation && !config.issuer.is_empty()).then_some(config.issuer.as_str());
-    let now = i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0);
+    trace.issuer = issuer.unwrap_or_default().to_owned();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
     claims::validate(&claims, issuer, &role.audience, now)?;
     let sa = ServiceAccount::from_claims(&claims);
-    if !(role.bound_service_account_names.len() == 1 && role.bound_service_account_names[0] == "*")
-        && !matches_any(&role.bound_service_account_names, &sa.name)
-    {
+    let any_name = role.bound_service_account_names.len() == 1 && role.bound_service_account_names[0] == "*";
+    if !(any_name || matches_any(&role.bound_service_account_names, &sa.name)) {
         return Err(LogicalError::coded(403, "service account name not authorized"));
     }
-    check_namespace(&state, &runtime, &role, &sa, &input.jwt).await?;
+    check_namespace(state, &runtime, &role, &sa, &input.jwt, trace).await?;
     let alias_name = alias_name(&role, &sa)?;
 
     // The TokenReview is the real authenticator.
     let audiences = if role.audience.is_empty() { claims::audiences(&claims) } else { vec![role.audience.clone()] };
     let bearer = state.reviewer_bearer(config, &input.jwt);
-    let reviewed = match runtime.api.review(bearer.expose(), &input.jwt, &audiences).await {
+    let answer = runtime.api.token_review(bearer.expose(), &input.jwt, &audiences).await;
+    let reviewed = match answer.and_then(|raw| interpret(&raw, &audiences)) {
         Ok(user) => user,
         Err(err) => {
-            state.log_unauthorized(&err);
+            state.log_unauthorized(&err.message);
+            let context = ReviewContext {
+                host: &config.kubernetes_host,
+                ca_configured: !config.kubernetes_ca_cert.is_empty(),
+                source: BearerSource::of(config, bearer.expose(), &input.jwt),
+                bearer: bearer.expose(),
+                audiences: &audiences,
+            };
+            trace.denial = Some(explain::review_denial(&err, &context));
             return Err(denied());
         }
     };
@@ -127,6 +156,7 @@ async fn login(state: Arc<KubeAuth>, req: Request, input: LoginInput) -> Result<
     };
     if let Some(err) = mismatch {
         state.log_unauthorized(err);
+        trace.denial = Some(explain::identity_mismatch(err, &sa, &reviewed));
         return Err(denied());
     }
 
@@ -181,8 +211,8 @@ async fn login(state: Arc<KubeAuth>, req: Request, input: LoginInput) -> Result<
 /// Reads the JWT's claims: verified against `pem_keys` when configured, unverified
 /// otherwise (the TokenReview then authenticates). Any parse or signature failure is a
 /// plain `permission denied`; the detail goes to the operator log.
-fn parse_claims(state: &KubeAuth, runtime: &Runtime, jwt: &str) -> Result<Map, LogicalError> {
-    let result = if runtime.keys.len() == 0 {
+fn parse_claims(state: &KubeAuth, runtime: &Runtime, jwt: &str, trace: &mut Trace) -> Result<Map, LogicalError> {
+    let result = if runtime.keys.is_empty() {
         jose::decode_unverified(jwt, &jose::Alg::KUBERNETES).map(|token| token.claims)
     } else {
         jose::verify(jwt, &runtime.keys, &jose::Alg::KUBERNETES).map(|token| token.claims)
@@ -191,6 +221,7 @@ fn parse_claims(state: &KubeAuth, runtime: &Runtime, jwt: &str) -> Result<Map, L
         Ok(claims) => Ok(claims.into_map()),
         Err(err) => {
             state.log_unauthorized(&format!("error verifying token signature: {err}"));
+            trace.denial = Some(explain::parse_failure(&err.to_string(), jwt, runtime.keys.len()));
             Err(denied())
         }
     }
@@ -202,6 +233,7 @@ async fn check_namespace(
     role: &KubeRole,
     sa: &ServiceAccount,
     client_jwt: &str,
+    trace: &mut Trace,
 ) -> Result<(), LogicalError> {
     let namespaces = &role.bound_service_account_namespaces;
     if namespaces.first().is_some_and(|n| n == "*") || matches_any(namespaces, &sa.namespace) {
@@ -224,10 +256,17 @@ async fn check_namespace(
             if wanted.iter().all(|(k, v)| labels.get(k) == Some(v)) {
                 Ok(())
             } else {
-                Err(LogicalError::coded(403, "namespace not authorized"))
+                let seen = serde_json::json!(labels);
+                let message = "namespace not authorized";
+                trace.denial = Some(explain::namespace_denial(message, &sa.namespace, selector, Some(&seen)));
+                Err(LogicalError::coded(403, message))
             }
         }
-        Err(err) => Err(LogicalError::coded(403, format!("namespace not authorized err={err}"))),
+        Err(err) => {
+            let message = format!("namespace not authorized err={err}");
+            trace.denial = Some(explain::namespace_denial(&message, &sa.namespace, selector, None));
+            Err(LogicalError::coded(403, message))
+        }
     }
 }
 

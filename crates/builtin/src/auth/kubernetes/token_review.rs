@@ -17,16 +17,102 @@ pub(crate) struct ReviewedUser {
     pub(crate) uid: String,
 }
 
+/// The HTTP answer to a TokenReview: status code and body, without the token.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RawReview {
+    pub(crate) code: u16,
+    pub(crate) body: Value,
+}
+
+/// What kind of failure a TokenReview ended in, for explaining it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReviewFailure {
+    /// The connection timed out, or the answer did not come within [`API_TIMEOUT`].
+    Timeout,
+    /// The TLS handshake failed (usually: `kubernetes_ca_cert` does not match the server).
+    Tls,
+    /// No connection (refused, DNS, reset).
+    Unreachable,
+    /// 401: the bearer (reviewer JWT, or the client's own) was rejected.
+    Unauthorized,
+    /// 403: the bearer may not create TokenReviews.
+    Forbidden,
+    /// Any other non-2xx answer, or a `Status` object.
+    ApiError,
+    /// `status.error` was set: the token itself is invalid.
+    TokenInvalid,
+    /// `status.authenticated` was false without an error.
+    NotAuthenticated,
+    /// The token is valid, but not for the audiences asked for.
+    Audience,
+    /// The authenticated user is not a service account.
+    NotServiceAccount,
+}
+
+/// A failed TokenReview: its class, Vault's text (what the operator log shows), and the
+/// parts of the answer that explain it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ReviewError {
+    pub(crate) kind: ReviewFailure,
+    pub(crate) message: String,
+    /// The HTTP status, when there was an answer.
+    pub(crate) code: Option<u16>,
+    /// `status` of the TokenReview, or the `Status` object of a refusal.
+    pub(crate) status: Value,
+}
+
+impl ReviewError {
+    fn new(kind: ReviewFailure, message: impl Into<String>) -> Self {
+        Self { kind, message: message.into(), code: None, status: Value::Null }
+    }
+
+    fn answer(mut self, raw: &RawReview, status: Value) -> Self {
+        self.code = Some(raw.code);
+        self.status = status;
+        self
+    }
+}
+
+impl std::fmt::Display for ReviewError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Classifies a transport error; the message stays reqwest's text, as before.
+fn transport_error(err: &reqwest::Error) -> ReviewError {
+    let mut chain = String::new();
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(current) = source {
+        chain.push_str(&current.to_string());
+        chain.push_str(": ");
+        source = current.source();
+    }
+    let lower = chain.to_ascii_lowercase();
+    let kind = if err.is_timeout() || lower.contains("timed out") {
+        ReviewFailure::Timeout
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+        ReviewFailure::Tls
+    } else {
+        ReviewFailure::Unreachable
+    };
+    let mut error = ReviewError::new(kind, err.to_string());
+    error.status = Value::String(chain.trim_end_matches(": ").to_owned());
+    error
+}
+
 /// The Kubernetes API calls the method makes. Errors are the texts Vault logs.
 #[async_trait]
 pub(crate) trait KubeApi: Send + Sync + std::fmt::Debug {
-    /// Reviews `jwt` with `bearer` as the reviewer's credential.
-    async fn review(
+    /// Posts a TokenReview of `jwt` with `bearer` as the reviewer's credential and returns
+    /// the raw answer (the echoed `spec.token` removed); only transport failures are errors.
+    /// [`interpret`] turns the answer into Vault's outcome.
+    async fn token_review(
         &self,
         bearer: &str,
         jwt: &str,
         audiences: &[String],
-    ) -> Result<ReviewedUser, String>;
+    ) -> Result<RawReview, ReviewError>;
 
     /// The labels of a namespace.
     async fn namespace_labels(
@@ -139,14 +225,68 @@ fn string_map(value: Option<&Value>) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
+/// Vault's reading of a TokenReview answer (`token_review.go`), with its error texts.
+pub(crate) fn interpret(raw: &RawReview, audiences: &[String]) -> Result<ReviewedUser, ReviewError> {
+    let body: TokenReviewResponse = serde_json::from_value(raw.body.clone()).unwrap_or_default();
+    let refusal = |kind, message: String| {
+        Err(ReviewError::new(kind, message).answer(raw, raw.body.clone()))
+    };
+    let code = raw.code;
+    if !(200..=206).contains(&code) {
+        if code == 401 {
+            return refusal(
+                ReviewFailure::Unauthorized,
+                "lookup failed: service account unauthorized; this could mean it has \
+                 been deleted or recreated with a new token"
+                    .into(),
+            );
+        }
+        let kind = if code == 403 { ReviewFailure::Forbidden } else { ReviewFailure::ApiError };
+        return refusal(kind, if body.message.is_empty() { format!("HTTP {code}") } else { body.message });
+    }
+    if body.kind == "Status" {
+        return refusal(ReviewFailure::ApiError, body.message);
+    }
+    let answer = body.status.clone();
+    let failed = |kind, message: String| Err(ReviewError::new(kind, message).answer(raw, answer.clone()));
+    let status: ReviewStatus = serde_json::from_value(body.status).unwrap_or_default();
+    if !status.error.is_empty() {
+        return failed(ReviewFailure::TokenInvalid, format!("lookup failed: {}", status.error));
+    }
+    if !status.authenticated {
+        return failed(ReviewFailure::NotAuthenticated, "lookup failed: service account jwt not valid".into());
+    }
+    if !audiences.is_empty() && !status.audiences.iter().any(|a| audiences.contains(a)) {
+        return failed(
+            ReviewFailure::Audience,
+            format!(
+                "lookup failed: service account jwt valid for audience(s) {}, but wanted {}",
+                go_list(&status.audiences),
+                go_list(audiences)
+            ),
+        );
+    }
+    let parts: Vec<&str> = status.user.username.split(':').collect();
+    if parts.len() != 4 {
+        return failed(ReviewFailure::NotServiceAccount, "lookup failed: unexpected username format".into());
+    }
+    if parts[0] != "system" || parts[1] != "serviceaccount" {
+        return failed(
+            ReviewFailure::NotServiceAccount,
+            "lookup failed: username returned is not a service account".into(),
+        );
+    }
+    Ok(ReviewedUser { namespace: parts[2].to_owned(), name: parts[3].to_owned(), uid: status.user.uid })
+}
+
 #[async_trait]
 impl KubeApi for HttpKubeApi {
-    async fn review(
+    async fn token_review(
         &self,
         bearer: &str,
         jwt: &str,
         audiences: &[String],
-    ) -> Result<ReviewedUser, String> {
+    ) -> Result<RawReview, ReviewError> {
         let request = TokenReviewRequest { spec: TokenReviewSpec { token: jwt, audiences } };
         let response = self
             .client
@@ -156,46 +296,14 @@ impl KubeApi for HttpKubeApi {
             .json(&request)
             .send()
             .await
-            .map_err(|err| err.to_string())?;
+            .map_err(|err| transport_error(&err))?;
         let code = response.status().as_u16();
-        let body: TokenReviewResponse = response.json().await.unwrap_or_default();
-        if !(200..=206).contains(&code) {
-            if code == 401 {
-                return Err("lookup failed: service account unauthorized; this could mean it has \
-                            been deleted or recreated with a new token"
-                    .into());
-            }
-            return Err(if body.message.is_empty() { format!("HTTP {code}") } else { body.message });
+        let mut body: Value = response.json().await.unwrap_or(Value::Null);
+        // The apiserver echoes the reviewed token in `spec`: never keep it.
+        if let Some(object) = body.as_object_mut() {
+            object.remove("spec");
         }
-        if body.kind == "Status" {
-            return Err(body.message);
-        }
-        let status: ReviewStatus = serde_json::from_value(body.status).unwrap_or_default();
-        if !status.error.is_empty() {
-            return Err(format!("lookup failed: {}", status.error));
-        }
-        if !status.authenticated {
-            return Err("lookup failed: service account jwt not valid".into());
-        }
-        if !audiences.is_empty() && !status.audiences.iter().any(|a| audiences.contains(a)) {
-            return Err(format!(
-                "lookup failed: service account jwt valid for audience(s) {}, but wanted {}",
-                go_list(&status.audiences),
-                go_list(audiences)
-            ));
-        }
-        let parts: Vec<&str> = status.user.username.split(':').collect();
-        if parts.len() != 4 {
-            return Err("lookup failed: unexpected username format".into());
-        }
-        if parts[0] != "system" || parts[1] != "serviceaccount" {
-            return Err("lookup failed: username returned is not a service account".into());
-        }
-        Ok(ReviewedUser {
-            namespace: parts[2].to_owned(),
-            name: parts[3].to_owned(),
-            uid: status.user.uid,
-        })
+        Ok(RawReview { code, body })
     }
 
     async fn namespace_labels(
