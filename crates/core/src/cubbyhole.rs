@@ -83,7 +83,9 @@ impl Cubbyhole {
             return Err(LogicalError::internal("missing path"));
         }
         let key = format!("{folder}{}", input.path);
-        self.view.put(StorageEntry::json(key, &Value::Object(req.data))?).await?;
+        self.view
+            .put(StorageEntry::json(key, &Value::Object(req.data))?)
+            .await?;
         Ok(None)
     }
 
@@ -118,7 +120,9 @@ impl Cubbyhole {
 pub(crate) fn backend(view: BarrierView) -> Result<Arc<dyn LogicalBackend>, LogicalError> {
     let state = Arc::new(Cubbyhole { view });
     let path = Path::new(match_all_regex("path"))
-        .field(Field::new("path", FieldType::String).description("Specifies the path of the secret."))
+        .field(
+            Field::new("path", FieldType::String).description("Specifies the path of the secret."),
+        )
         .takes_arbitrary_data()
         .existence_check(existence(&state, Cubbyhole::exists))
         .operation(Operation::Read, handler(&state, Cubbyhole::read))
@@ -126,7 +130,10 @@ pub(crate) fn backend(view: BarrierView) -> Result<Arc<dyn LogicalBackend>, Logi
         .operation(Operation::Update, handler(&state, Cubbyhole::write))
         .operation(Operation::Delete, handler(&state, Cubbyhole::delete))
         .operation(Operation::List, handler(&state, Cubbyhole::list))
-        .help("Pass-through secret storage to a token-specific cubbyhole in the storage backend.", HELP);
+        .help(
+            "Pass-through secret storage to a token-specific cubbyhole in the storage backend.",
+            HELP,
+        );
     let backend = FrameworkBackend::builder(BackendKind::Secret)
         .help(HELP)
         .path(path)

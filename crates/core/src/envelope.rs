@@ -24,11 +24,20 @@ pub fn injects_data(path: &str) -> bool {
 
 /// The `auth` block of a login or token-creation response (Vault's `HTTPAuth`).
 pub fn auth_block(auth: &Auth) -> Value {
-    let metadata = if auth.metadata.is_empty() { Value::Null } else { json!(auth.metadata) };
+    let metadata = if auth.metadata.is_empty() {
+        Value::Null
+    } else {
+        json!(auth.metadata)
+    };
     let mut block = Map::new();
     block.insert(
         "client_token".into(),
-        json!(auth.client_token.as_ref().map(|t| t.expose()).unwrap_or_default()),
+        json!(
+            auth.client_token
+                .as_ref()
+                .map(|t| t.expose())
+                .unwrap_or_default()
+        ),
     );
     block.insert("accessor".into(), json!(auth.accessor));
     block.insert("policies".into(), json!(auth.policies));
@@ -78,12 +87,18 @@ pub fn envelope(request_id: &str, path: &str, mount_type: &str, resp: &Response)
         });
     }
     let (lease_id, renewable, lease_duration) = match &resp.secret {
-        Some(secret) => {
-            (secret.lease_id.clone(), secret.lease.renewable, secret.lease.ttl.as_secs())
-        }
+        Some(secret) => (
+            secret.lease_id.clone(),
+            secret.lease.renewable,
+            secret.lease.ttl.as_secs(),
+        ),
         None => (String::new(), false, 0),
     };
-    let warnings = if resp.warnings.is_empty() { Value::Null } else { json!(resp.warnings) };
+    let warnings = if resp.warnings.is_empty() {
+        Value::Null
+    } else {
+        json!(resp.warnings)
+    };
     let mut body = Map::new();
     if injects_data(path)
         && let Some(data) = &resp.data
@@ -96,10 +111,16 @@ pub fn envelope(request_id: &str, path: &str, mount_type: &str, resp: &Response)
     body.insert("lease_id".into(), json!(lease_id));
     body.insert("renewable".into(), json!(renewable));
     body.insert("lease_duration".into(), json!(lease_duration));
-    body.insert("data".into(), resp.data.clone().map_or(Value::Null, Value::Object));
+    body.insert(
+        "data".into(),
+        resp.data.clone().map_or(Value::Null, Value::Object),
+    );
     body.insert("wrap_info".into(), Value::Null);
     body.insert("warnings".into(), warnings);
-    body.insert("auth".into(), resp.auth.as_ref().map_or(Value::Null, auth_block));
+    body.insert(
+        "auth".into(),
+        resp.auth.as_ref().map_or(Value::Null, auth_block),
+    );
     body.insert("mount_type".into(), json!(mount_type));
     Value::Object(body)
 }

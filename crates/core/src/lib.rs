@@ -33,8 +33,8 @@ mod wrapping;
 pub use audit::AuditConfig;
 pub use error::CoreError;
 pub use lifecycle::{
-    API_VERSION, BUILD_DATE, Core, CoreBuilder, CoreConfig, DEFAULT_MAX_LEASE_TTL, InitResult, SealStatus,
-    SecretBytes, VERSION,
+    API_VERSION, BUILD_DATE, Core, CoreBuilder, CoreConfig, DEFAULT_MAX_LEASE_TTL, InitResult,
+    SealStatus, SecretBytes, VERSION,
 };
 pub use mount::{MountConfig, MountEntry, MountTable};
 pub use request_handling::Handled;

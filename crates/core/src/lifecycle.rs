@@ -170,7 +170,12 @@ impl Active {
     }
 
     fn stop_sweeper(&self) {
-        if let Some(task) = self.sweeper.lock().unwrap_or_else(PoisonError::into_inner).take() {
+        if let Some(task) = self
+            .sweeper
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
             task.abort();
         }
     }

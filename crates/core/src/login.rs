@@ -69,10 +69,14 @@ impl Core {
     ) -> Result<Vec<String>, CoreError> {
         let token_policies = sanitize_policies(&auth.policies, !auth.no_default_policy);
         if token_policies.iter().any(|p| p == "root") {
-            return Err(CoreError::User("auth methods cannot create root tokens".into()));
+            return Err(CoreError::User(
+                "auth methods cannot create root tokens".into(),
+            ));
         }
         if token_policies.iter().any(|p| p == "response-wrapping") {
-            return Err(CoreError::User("cannot assign policy \"response-wrapping\"".into()));
+            return Err(CoreError::User(
+                "cannot assign policy \"response-wrapping\"".into(),
+            ));
         }
 
         let mut entity_id = String::new();
@@ -113,7 +117,8 @@ impl Core {
 
         let mut internal_meta = BTreeMap::new();
         if !auth.internal_data.is_empty() {
-            let encoded = serde_json::to_string(&auth.internal_data).map_err(CoreError::internal)?;
+            let encoded =
+                serde_json::to_string(&auth.internal_data).map_err(CoreError::internal)?;
             internal_meta.insert(INTERNAL_DATA_KEY.to_owned(), encoded);
         }
         let record = active
@@ -174,7 +179,12 @@ mod tests {
 
     #[test]
     fn policies_are_sanitized_like_vaults() {
-        let input = vec![" App ".to_owned(), "team".into(), "app".into(), String::new()];
+        let input = vec![
+            " App ".to_owned(),
+            "team".into(),
+            "app".into(),
+            String::new(),
+        ];
         assert_eq!(sanitize_policies(&input, true), ["app", "default", "team"]);
         assert_eq!(sanitize_policies(&input, false), ["app", "team"]);
         assert_eq!(sanitize_policies(&["root".into()], true), ["root"]);
@@ -183,10 +193,25 @@ mod tests {
     #[test]
     fn mount_tuning_decides_the_token_type() {
         assert_eq!(login_token_type("", TokenType::Default), TokenType::Service);
-        assert_eq!(login_token_type("default-service", TokenType::Batch), TokenType::Batch);
-        assert_eq!(login_token_type("default-batch", TokenType::Default), TokenType::Batch);
-        assert_eq!(login_token_type("default-batch", TokenType::Service), TokenType::Service);
-        assert_eq!(login_token_type("service", TokenType::Batch), TokenType::Service);
-        assert_eq!(login_token_type("batch", TokenType::Service), TokenType::Batch);
+        assert_eq!(
+            login_token_type("default-service", TokenType::Batch),
+            TokenType::Batch
+        );
+        assert_eq!(
+            login_token_type("default-batch", TokenType::Default),
+            TokenType::Batch
+        );
+        assert_eq!(
+            login_token_type("default-batch", TokenType::Service),
+            TokenType::Service
+        );
+        assert_eq!(
+            login_token_type("service", TokenType::Batch),
+            TokenType::Service
+        );
+        assert_eq!(
+            login_token_type("batch", TokenType::Service),
+            TokenType::Batch
+        );
     }
 }

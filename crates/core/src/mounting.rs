@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use warden_logical::{BackendConfig, LogicalBackend, LogicalError, MountInfo, SystemView};
 
+use crate::cubbyhole::{self, CUBBYHOLE_PREFIX};
 use crate::lifecycle::{Active, Core};
 use crate::mount::{self, MountEntry, MountTable, with_trailing_slash};
 use crate::router::Route;
 use crate::view::BarrierView;
-use crate::cubbyhole::{self, CUBBYHOLE_PREFIX};
 use crate::{CoreError, identity, sys, token_backend};
 
 /// Secrets-engine paths nobody may mount at or under.
@@ -89,8 +89,7 @@ impl Core {
                 return cubbyhole::backend(view).map_err(CoreError::backend);
             }
             (MountTable::Secrets, "identity") => {
-                return identity::backend(Arc::clone(&active.identity))
-                    .map_err(CoreError::backend);
+                return identity::backend(Arc::clone(&active.identity)).map_err(CoreError::backend);
             }
             (MountTable::Secrets, "system") => {
                 return sys::backend(self.this.clone()).map_err(CoreError::backend);
@@ -135,13 +134,16 @@ impl Core {
         let core = self.this.clone();
         identity::MountResolver::new(move |accessor| {
             let active = core.upgrade()?.active_state()?;
-            active.router.all().into_iter().find(|route| route.entry.accessor == accessor).map(
-                |route| identity::MountRef {
+            active
+                .router
+                .all()
+                .into_iter()
+                .find(|route| route.entry.accessor == accessor)
+                .map(|route| identity::MountRef {
                     mount_type: route.entry.mount_type.clone(),
                     mount_path: route.entry.route_path(),
                     local: route.entry.local,
-                },
-            )
+                })
         })
     }
 
@@ -306,7 +308,10 @@ pub(crate) async fn setup_mounts(core: &Core, active: &Active) -> Result<(), Cor
         // Built-in mounts a table lacks (a new table, or one written by an older version)
         // are added and persisted before anything routes.
         for default in default_entries(table) {
-            if !entries.iter().any(|entry| entry.mount_type == default.mount_type) {
+            if !entries
+                .iter()
+                .any(|entry| entry.mount_type == default.mount_type)
+            {
                 entries.push(default);
             }
         }

@@ -51,7 +51,11 @@ impl Core {
             req.token_entry = Some(std::sync::Arc::new(record.entry.clone()));
             auth.lease.increment = increment;
             req.auth = Some(auth.clone());
-            let response = route.backend.handle_request(req).await.map_err(CoreError::backend)?;
+            let response = route
+                .backend
+                .handle_request(req)
+                .await
+                .map_err(CoreError::backend)?;
             let renewed = response.and_then(|resp| resp.auth).ok_or_else(|| {
                 CoreError::internal("the auth method returned no auth for the renewal")
             })?;
@@ -78,7 +82,10 @@ impl Core {
         let mut auth = auth_of(&renewed);
         auth.lease.ttl = outcome.ttl;
         if !renewed.entry.entity_id.is_empty() {
-            auth.identity_policies = active.identity.entity_policies(&renewed.entry.entity_id).await;
+            auth.identity_policies = active
+                .identity
+                .entity_policies(&renewed.entry.entity_id)
+                .await;
             let mut all = auth.token_policies.clone();
             all.extend(auth.identity_policies.iter().cloned());
             auth.policies = crate::login::sanitize_policies(&all, false);

@@ -24,7 +24,10 @@ pub struct Handled {
 
 /// Operations that write, and so may not name a folder.
 fn is_write(operation: Operation) -> bool {
-    matches!(operation, Operation::Create | Operation::Update | Operation::Patch)
+    matches!(
+        operation,
+        Operation::Create | Operation::Update | Operation::Patch
+    )
 }
 
 impl Core {
@@ -34,7 +37,9 @@ impl Core {
     pub async fn handle_request(&self, req: Request) -> Result<Handled, CoreError> {
         let active = self.require_active()?;
         let mut audit = AuditInput::new(&req);
-        let result = self.route_request(Arc::clone(&active), req, &mut audit).await;
+        let result = self
+            .route_request(Arc::clone(&active), req, &mut audit)
+            .await;
         self.audit_response(&active, &mut audit, &result).await?;
         result
     }
@@ -49,14 +54,17 @@ impl Core {
         audit: &mut AuditInput,
     ) -> Result<Handled, CoreError> {
         if is_write(req.operation) && req.path.ends_with('/') {
-            return Err(CoreError::User("cannot write to a path ending in '/'".into()));
+            return Err(CoreError::User(
+                "cannot write to a path ending in '/'".into(),
+            ));
         }
         let routed = active.router.matching(&req.path);
         if let Some((route, _)) = &routed {
             audit.set_mount(&route.entry);
         }
-        let unauthenticated =
-            routed.as_ref().is_some_and(|(route, relative)| route.is_unauthenticated(relative));
+        let unauthenticated = routed
+            .as_ref()
+            .is_some_and(|(route, relative)| route.is_unauthenticated(relative));
 
         let token = self.resolve_token(&active, &req).await?;
         if let Some(record) = &token {
@@ -89,13 +97,17 @@ impl Core {
         let mut last_use = false;
         if let Some(record) = token.as_ref().filter(|_| !unauthenticated) {
             check_bound_cidrs(&record.entry, &req)?;
-            self.authorize(&record.entry, &route, &req, &full_path).await?;
+            self.authorize(&record.entry, &route, &req, &full_path)
+                .await?;
             last_use = active.token_store.use_token(record).await? == UseOutcome::LastUse;
         }
 
         if let Err(err) = self.audit_request(&active, audit, &req).await {
             if last_use && let Some(record) = &token {
-                active.token_store.revoke_tree(record.entry.id.expose()).await?;
+                active
+                    .token_store
+                    .revoke_tree(record.entry.id.expose())
+                    .await?;
             }
             return Err(err);
         }
@@ -104,26 +116,38 @@ impl Core {
         let request_id = req.id.clone();
         let result = route.backend.handle_request(req).await;
         if last_use && let Some(record) = &token {
-            active.token_store.revoke_tree(record.entry.id.expose()).await?;
+            active
+                .token_store
+                .revoke_tree(record.entry.id.expose())
+                .await?;
         }
         let mut response = result.map_err(|error| CoreError::Backend { error, login })?;
         if let Some(resp) = response.as_mut()
             && let Some(auth) = resp.auth.as_mut()
             && auth.client_token.is_none()
         {
-            let minted = self.mint_login_token(&active, &route, &full_path, auth, connection).await;
-            resp.warnings.extend(minted.map_err(|err| as_login_error(err, login))?);
+            let minted = self
+                .mint_login_token(&active, &route, &full_path, auth, connection)
+                .await;
+            resp.warnings
+                .extend(minted.map_err(|err| as_login_error(err, login))?);
         }
         let mount_type = route.entry.mount_type.clone();
         if let Some(ttl) = wrap_ttl
-            && response.as_ref().is_some_and(|r| r.raw.is_none() && r.wrap_info.is_none())
+            && response
+                .as_ref()
+                .is_some_and(|r| r.raw.is_none() && r.wrap_info.is_none())
             && let Some(resp) = response.take()
         {
-            let wrapped =
-                self.wrap_response(&active, &request_id, &full_path, &mount_type, resp, ttl).await?;
+            let wrapped = self
+                .wrap_response(&active, &request_id, &full_path, &mount_type, resp, ttl)
+                .await?;
             response = Some(wrapped);
         }
-        Ok(Handled { response, mount_type })
+        Ok(Handled {
+            response,
+            mount_type,
+        })
     }
 
     /// Looks up the caller's token, if it sent one. An unknown or expired token is
@@ -149,16 +173,27 @@ impl Core {
         let Some(token) = token.filter(|t| !t.is_empty()) else {
             return Err(CoreError::InvalidToken);
         };
-        let record = active.token_store.lookup(token).await?.ok_or(CoreError::InvalidToken)?;
+        let record = active
+            .token_store
+            .lookup(token)
+            .await?
+            .ok_or(CoreError::InvalidToken)?;
         let acl = self.acl_for_token(&record.entry).await?;
         let result = acl.allow_operation(Operation::Update, path, None, None);
-        if result.allowed && result.root_privs { Ok(()) } else { Err(CoreError::PermissionDenied) }
+        if result.allowed && result.root_privs {
+            Ok(())
+        } else {
+            Err(CoreError::PermissionDenied)
+        }
     }
 
     /// Whether `token` holds `sudo` on `path` (Vault's `SudoPrivilege`).
     pub(crate) async fn has_sudo(&self, token: &TokenEntry, path: &str) -> Result<bool, CoreError> {
         let acl = self.acl_for_token(token).await?;
-        Ok(acl.capabilities(path).iter().any(|c| c == "sudo" || c == "root"))
+        Ok(acl
+            .capabilities(path)
+            .iter()
+            .any(|c| c == "sudo" || c == "root"))
     }
 
     /// The ACL decision for an authenticated request: the operation's capability on the
@@ -224,9 +259,26 @@ fn check_bound_cidrs(token: &TokenEntry, req: &Request) -> Result<(), CoreError>
         return Ok(());
     }
     // Vault answers a plain, unwrapped `permission denied` here.
-    let denied = || CoreError::backend(warden_logical::LogicalError::coded(403, "permission denied"));
-    let addr = req.connection.as_ref().map(|c| c.remote_addr).ok_or_else(denied)?;
-    if token.bound_cidrs.iter().any(|cidr| cidr_contains(cidr, addr)) { Ok(()) } else { Err(denied()) }
+    let denied = || {
+        CoreError::backend(warden_logical::LogicalError::coded(
+            403,
+            "permission denied",
+        ))
+    };
+    let addr = req
+        .connection
+        .as_ref()
+        .map(|c| c.remote_addr)
+        .ok_or_else(denied)?;
+    if token
+        .bound_cidrs
+        .iter()
+        .any(|cidr| cidr_contains(cidr, addr))
+    {
+        Ok(())
+    } else {
+        Err(denied())
+    }
 }
 
 /// Whether `addr` lies in `cidr` (`10.0.0.0/8`, `::1/128`, or a bare address).
@@ -241,16 +293,27 @@ pub(crate) fn cidr_contains(cidr: &str, addr: IpAddr) -> bool {
     match (base, addr) {
         (IpAddr::V4(base), IpAddr::V4(addr)) => {
             let bits = bits.unwrap_or(32).min(32);
-            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
             u32::from(base) & mask == u32::from(addr) & mask
         }
         (IpAddr::V6(base), IpAddr::V6(addr)) => {
             let bits = bits.unwrap_or(128).min(128);
-            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
             u128::from(base) & mask == u128::from(addr) & mask
         }
         (IpAddr::V4(base), IpAddr::V6(addr)) => addr.to_ipv4_mapped().is_some_and(|mapped| {
-            cidr_contains(&format!("{base}/{}", bits.unwrap_or(32)), IpAddr::V4(mapped))
+            cidr_contains(
+                &format!("{base}/{}", bits.unwrap_or(32)),
+                IpAddr::V4(mapped),
+            )
         }),
         (IpAddr::V6(_), IpAddr::V4(_)) => false,
     }

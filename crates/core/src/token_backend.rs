@@ -15,7 +15,6 @@ use crate::CoreError;
 use crate::lifecycle::{Active, Core};
 use crate::token_store::TokenRecord;
 
-
 /// The state of the token backend's handlers.
 #[derive(Debug)]
 pub(crate) struct TokenBackend {
@@ -36,7 +35,9 @@ impl TokenBackend {
 
 /// The caller's token, which every authenticated request carries.
 fn caller(req: &Request) -> Result<&warden_logical::TokenEntry, LogicalError> {
-    req.token_entry.as_deref().ok_or(LogicalError::PermissionDenied)
+    req.token_entry
+        .as_deref()
+        .ok_or(LogicalError::PermissionDenied)
 }
 
 /// Whether the caller holds `sudo` on the path it called (Vault's `SudoPrivilege`).
@@ -45,7 +46,11 @@ async fn is_sudo(state: &TokenBackend, req: &Request) -> Result<bool, LogicalErr
         return Ok(false);
     };
     let path = format!("{}{}", req.mount_point, req.path);
-    state.core()?.has_sudo(token, &path).await.map_err(to_logical)
+    state
+        .core()?
+        .has_sudo(token, &path)
+        .await
+        .map_err(to_logical)
 }
 
 pub(crate) fn to_logical(error: CoreError) -> LogicalError {
@@ -76,7 +81,8 @@ which are enforced on every request.";
 pub(crate) fn backend(core: Weak<Core>) -> Result<Arc<dyn LogicalBackend>, LogicalError> {
     let state = Arc::new(TokenBackend { core });
     let token = || Field::new("token", FieldType::String).description("Token to act on.");
-    let accessor = || Field::new("accessor", FieldType::String).description("Accessor of the token.");
+    let accessor =
+        || Field::new("accessor", FieldType::String).description("Accessor of the token.");
     let increment = || {
         Field::new("increment", FieldType::DurationSecond)
             .default(serde_json::json!(0))
@@ -113,22 +119,34 @@ pub(crate) fn backend(core: Weak<Core>) -> Result<Arc<dyn LogicalBackend>, Logic
             .help("Renew the caller's token.", ""),
         Path::new("renew-accessor")
             .fields([accessor(), increment()])
-            .operation(Operation::Update, handler(&state, renew_revoke::renew_accessor))
+            .operation(
+                Operation::Update,
+                handler(&state, renew_revoke::renew_accessor),
+            )
             .help("Renew a token by its accessor.", ""),
         Path::new("revoke")
             .field(token())
             .operation(Operation::Update, handler(&state, renew_revoke::revoke))
             .help("Revoke a token and its children.", ""),
         Path::new("revoke-self")
-            .operation(Operation::Update, handler(&state, renew_revoke::revoke_self))
+            .operation(
+                Operation::Update,
+                handler(&state, renew_revoke::revoke_self),
+            )
             .help("Revoke the caller's token and its children.", ""),
         Path::new("revoke-accessor")
             .field(accessor())
-            .operation(Operation::Update, handler(&state, renew_revoke::revoke_accessor))
+            .operation(
+                Operation::Update,
+                handler(&state, renew_revoke::revoke_accessor),
+            )
             .help("Revoke a token by its accessor.", ""),
         Path::new("revoke-orphan")
             .field(token())
-            .operation(Operation::Update, handler(&state, renew_revoke::revoke_orphan))
+            .operation(
+                Operation::Update,
+                handler(&state, renew_revoke::revoke_orphan),
+            )
             .help("Revoke a token, leaving its children as orphans.", ""),
         Path::new("tidy")
             .operation(Operation::Update, handler(&state, renew_revoke::tidy))

@@ -72,7 +72,10 @@ impl TokenStore {
                 .map_err(|_| CoreError::internal("token store salt is not UTF-8"))?,
             None => {
                 let salt = uuid::Uuid::new_v4().to_string();
-                let entry = StorageEntry { key: "token/salt".into(), value: salt.clone().into() };
+                let entry = StorageEntry {
+                    key: "token/salt".into(),
+                    value: salt.clone().into(),
+                };
                 view.put(entry).await?;
                 salt
             }
@@ -82,13 +85,23 @@ impl TokenStore {
             None => {
                 let mut key = Zeroizing::new(vec![0u8; 32]);
                 crate::random::fill(&mut key);
-                let entry = StorageEntry { key: "token/batch-key".into(), value: key.to_vec() };
+                let entry = StorageEntry {
+                    key: "token/batch-key".into(),
+                    value: key.to_vec(),
+                };
                 view.put(entry).await?;
                 key
             }
         };
-        let locks = (0..LOCK_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect();
-        Ok(Self { view, salt: SecretString::new(salt), batch: BatchCipher::new(&key)?, locks })
+        let locks = (0..LOCK_STRIPES)
+            .map(|_| tokio::sync::Mutex::new(()))
+            .collect();
+        Ok(Self {
+            view,
+            salt: SecretString::new(salt),
+            batch: BatchCipher::new(&key)?,
+            locks,
+        })
     }
 
     /// The storage name of a token id or accessor.
@@ -106,7 +119,9 @@ impl TokenStore {
 
     /// The lock guarding read-modify-write of one token.
     async fn lock(&self, salted: &str) -> tokio::sync::MutexGuard<'_, ()> {
-        let stripe = salted.bytes().fold(0usize, |acc, b| acc.wrapping_mul(31).wrapping_add(b.into()));
+        let stripe = salted
+            .bytes()
+            .fold(0usize, |acc, b| acc.wrapping_mul(31).wrapping_add(b.into()));
         self.locks[stripe % LOCK_STRIPES].lock().await
     }
 
@@ -121,7 +136,10 @@ impl TokenStore {
 
     /// Loads a stored record by salted id, whatever its state.
     pub(crate) async fn load_salted(&self, salted: &str) -> Result<Option<TokenRecord>, CoreError> {
-        Ok(self.dyn_view().get_json(&format!("token/id/{salted}")).await?)
+        Ok(self
+            .dyn_view()
+            .get_json(&format!("token/id/{salted}"))
+            .await?)
     }
 
     /// Loads a record by the id a client presented, whatever its state; batch tokens are
@@ -142,7 +160,10 @@ impl TokenStore {
     /// Finds a usable token: known, not expired, not being revoked.
     pub async fn lookup(&self, id: &str) -> Result<Option<TokenRecord>, CoreError> {
         let now = now_nanos();
-        Ok(self.load(id).await?.filter(|record| !record.revoking && !record.expired_at(now)))
+        Ok(self
+            .load(id)
+            .await?
+            .filter(|record| !record.revoking && !record.expired_at(now)))
     }
 
     /// Finds a usable token by its accessor.
@@ -215,11 +236,16 @@ impl TokenStore {
         let Some(mut record) = self.load_salted(&salted).await?.filter(|r| !r.revoking) else {
             return Err(CoreError::User("token not found".into()));
         };
-        let old_index = record.lease.as_ref().map(|lease| expiry_key(lease.expire_time, &salted));
+        let old_index = record
+            .lease
+            .as_ref()
+            .map(|lease| expiry_key(lease.expire_time, &salted));
         let Some(lease) = record.lease.as_mut() else {
             return Err(CoreError::User("lease is not renewable".into()));
         };
-        let ttl_nanos = i64::try_from(ttl_secs).unwrap_or(i64::MAX / 2).saturating_mul(1_000_000_000);
+        let ttl_nanos = i64::try_from(ttl_secs)
+            .unwrap_or(i64::MAX / 2)
+            .saturating_mul(1_000_000_000);
         lease.expire_time = now.saturating_add(ttl_nanos);
         lease.last_renewal = Some(now);
         let new_index = expiry_key(lease.expire_time, &salted);
@@ -233,13 +259,19 @@ impl TokenStore {
     }
 
     async fn put_record(&self, salted: &str, record: &TokenRecord) -> Result<(), CoreError> {
-        self.view.transaction(vec![record_put(salted, record)?]).await?;
+        self.view
+            .transaction(vec![record_put(salted, record)?])
+            .await?;
         Ok(())
     }
 
     /// The lease id of a token (`<creation path>/<salted id>`), as Vault reports it.
     pub fn lease_id(&self, record: &TokenRecord) -> String {
-        format!("{}/{}", record.entry.path, self.salt_id(record.entry.id.expose()))
+        format!(
+            "{}/{}",
+            record.entry.path,
+            self.salt_id(record.entry.id.expose())
+        )
     }
 }
 
@@ -251,12 +283,18 @@ pub(crate) fn expiry_key(expire_time: UnixNanos, salted: &str) -> String {
 }
 
 fn record_put(salted: &str, record: &TokenRecord) -> Result<warden_logical::StorageOp, CoreError> {
-    Ok(warden_logical::StorageOp::Put(StorageEntry::json(format!("token/id/{salted}"), record)?))
+    Ok(warden_logical::StorageOp::Put(StorageEntry::json(
+        format!("token/id/{salted}"),
+        record,
+    )?))
 }
 
 fn index_put(key: &str, record: &TokenRecord) -> Result<warden_logical::StorageOp, CoreError> {
     let value = record.entry.path.clone().into_bytes();
-    Ok(warden_logical::StorageOp::Put(StorageEntry { key: key.to_owned(), value }))
+    Ok(warden_logical::StorageOp::Put(StorageEntry {
+        key: key.to_owned(),
+        value,
+    }))
 }
 
 impl TokenStore {
@@ -269,7 +307,9 @@ impl TokenStore {
     ) -> Result<Vec<(String, String)>, CoreError> {
         let mut found = Vec::new();
         for salted in self.view.list("token/id/").await? {
-            let Some(record) = self.load_salted(&salted).await? else { continue };
+            let Some(record) = self.load_salted(&salted).await? else {
+                continue;
+            };
             if record.lease.is_none() || record.revoking {
                 continue;
             }

@@ -80,7 +80,10 @@ pub fn calculate_ttl(inputs: &TtlInputs, elapsed: Duration) -> Result<TtlOutcome
             ttl = max_valid;
         }
     }
-    Ok(TtlOutcome { ttl: Duration::from_secs(ttl.as_secs()), warnings })
+    Ok(TtlOutcome {
+        ttl: Duration::from_secs(ttl.as_secs()),
+        warnings,
+    })
 }
 
 /// Go's `time.Duration.String()` for whole seconds, with Vault's `humanDuration` trimming of
@@ -118,7 +121,11 @@ mod tests {
     }
 
     fn mount() -> TtlInputs {
-        TtlInputs { mount_default: secs(32 * DAY), mount_max: secs(32 * DAY), ..TtlInputs::default() }
+        TtlInputs {
+            mount_default: secs(32 * DAY),
+            mount_max: secs(32 * DAY),
+            ..TtlInputs::default()
+        }
     }
 
     #[test]
@@ -145,29 +152,45 @@ mod tests {
 
     #[test]
     fn backend_ttl_above_the_mount_max_is_capped_with_vaults_warning() {
-        let inputs = TtlInputs { mount_max: secs(3600), backend_ttl: secs(7200), ..mount() };
+        let inputs = TtlInputs {
+            mount_max: secs(3600),
+            backend_ttl: secs(7200),
+            ..mount()
+        };
         let out = calculate_ttl(&inputs, Duration::ZERO).unwrap();
         assert_eq!(out.ttl, secs(3600));
         assert_eq!(
             out.warnings,
-            ["TTL of \"2h\" exceeded the effective max_ttl of \"1h\"; TTL value is capped accordingly"]
+            [
+                "TTL of \"2h\" exceeded the effective max_ttl of \"1h\"; TTL value is capped accordingly"
+            ]
         );
     }
 
     #[test]
     fn period_above_max_is_capped_and_lives_without_a_hard_stop() {
-        let inputs = TtlInputs { backend_max: secs(600), period: secs(3600), ..mount() };
+        let inputs = TtlInputs {
+            backend_max: secs(600),
+            period: secs(3600),
+            ..mount()
+        };
         let out = calculate_ttl(&inputs, secs(100 * DAY)).unwrap();
         assert_eq!(out.ttl, secs(600));
         assert_eq!(
             out.warnings,
-            ["period of \"1h\" exceeded the effective max_ttl of \"10m\"; period value is capped accordingly"]
+            [
+                "period of \"1h\" exceeded the effective max_ttl of \"10m\"; period value is capped accordingly"
+            ]
         );
     }
 
     #[test]
     fn renewals_count_the_max_from_the_issue_time() {
-        let inputs = TtlInputs { backend_max: secs(3600), increment: secs(1800), ..mount() };
+        let inputs = TtlInputs {
+            backend_max: secs(3600),
+            increment: secs(1800),
+            ..mount()
+        };
         assert_eq!(calculate_ttl(&inputs, secs(600)).unwrap().ttl, secs(1800));
         let late = calculate_ttl(&inputs, secs(3000)).unwrap();
         assert_eq!(late.ttl, secs(600));
@@ -178,15 +201,33 @@ mod tests {
 
     #[test]
     fn explicit_max_caps_periodic_and_plain_tokens() {
-        let periodic = TtlInputs { period: secs(600), explicit_max: secs(1000), ..mount() };
+        let periodic = TtlInputs {
+            period: secs(600),
+            explicit_max: secs(1000),
+            ..mount()
+        };
         assert_eq!(calculate_ttl(&periodic, secs(900)).unwrap().ttl, secs(100));
-        let plain = TtlInputs { backend_ttl: secs(7200), explicit_max: secs(3600), ..mount() };
-        assert_eq!(calculate_ttl(&plain, Duration::ZERO).unwrap().ttl, secs(3600));
+        let plain = TtlInputs {
+            backend_ttl: secs(7200),
+            explicit_max: secs(3600),
+            ..mount()
+        };
+        assert_eq!(
+            calculate_ttl(&plain, Duration::ZERO).unwrap().ttl,
+            secs(3600)
+        );
     }
 
     #[test]
     fn increment_wins_over_backend_ttl() {
-        let inputs = TtlInputs { backend_ttl: secs(60), increment: secs(120), ..mount() };
-        assert_eq!(calculate_ttl(&inputs, Duration::ZERO).unwrap().ttl, secs(120));
+        let inputs = TtlInputs {
+            backend_ttl: secs(60),
+            increment: secs(120),
+            ..mount()
+        };
+        assert_eq!(
+            calculate_ttl(&inputs, Duration::ZERO).unwrap().ttl,
+            secs(120)
+        );
     }
 }

@@ -55,7 +55,11 @@ impl Core {
                 ..NewToken::default()
             })
             .await?;
-        let created = token.lease.as_ref().map(|l| l.issue_time).unwrap_or_else(now_nanos);
+        let created = token
+            .lease
+            .as_ref()
+            .map(|l| l.issue_time)
+            .unwrap_or_else(now_nanos);
         let record = WrapRecord {
             response: body.to_string(),
             creation_path: creation_path.to_owned(),
@@ -63,7 +67,9 @@ impl Core {
             creation_ttl: ttl.as_secs(),
         };
         let key = format!("{}/response", token.entry.cubbyhole_id);
-        self.cubbyholes().put(StorageEntry::json(key, &record)?).await?;
+        self.cubbyholes()
+            .put(StorageEntry::json(key, &record)?)
+            .await?;
         Ok(WrapInfo {
             token: token.entry.id.clone(),
             accessor: token.entry.accessor.clone(),
@@ -85,8 +91,14 @@ impl Core {
         ttl: Duration,
     ) -> Result<Response, CoreError> {
         let body = crate::envelope::envelope(request_id, full_path, mount_type, &resp);
-        let wrapped_accessor = resp.auth.as_ref().map(|a| a.accessor.clone()).unwrap_or_default();
-        let info = self.wrap(active, full_path, &body, ttl, wrapped_accessor).await?;
+        let wrapped_accessor = resp
+            .auth
+            .as_ref()
+            .map(|a| a.accessor.clone())
+            .unwrap_or_default();
+        let info = self
+            .wrap(active, full_path, &body, ttl, wrapped_accessor)
+            .await?;
         resp.wrap_info = Some(info);
         Ok(resp)
     }

@@ -15,7 +15,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use warden_logical::framework::{FrameworkBackend, handler};
-use warden_logical::{BackendConfig, BackendKind, Factory, LogicalBackend, LogicalError, StorageView};
+use warden_logical::{
+    BackendConfig, BackendKind, Factory, LogicalBackend, LogicalError, StorageView,
+};
 
 use local::LocalFiles;
 use path_config::Runtime;
@@ -41,7 +43,10 @@ pub(crate) struct KubeAuth {
 
 impl KubeAuth {
     fn cached_runtime(&self) -> Option<Arc<Runtime>> {
-        self.runtime.read().unwrap_or_else(PoisonError::into_inner).clone()
+        self.runtime
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     fn set_runtime(&self, runtime: Option<Arc<Runtime>>) {
@@ -51,7 +56,10 @@ impl KubeAuth {
     /// Logs why a login was refused, in Vault's format, at debug level: the client sees
     /// only `permission denied`.
     fn log_unauthorized(&self, err: &str) {
-        tracing::debug!("auth.kubernetes.{}: login unauthorized: err={err}", self.accessor);
+        tracing::debug!(
+            "auth.kubernetes.{}: login unauthorized: err={err}",
+            self.accessor
+        );
     }
 }
 

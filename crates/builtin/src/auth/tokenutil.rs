@@ -71,7 +71,11 @@ pub fn token_fields() -> Vec<Field> {
         deprecated("max_ttl", "token_max_ttl", FieldType::DurationSecond),
         deprecated("period", "token_period", FieldType::DurationSecond),
         deprecated("num_uses", "token_num_uses", FieldType::Int),
-        deprecated("bound_cidrs", "token_bound_cidrs", FieldType::CommaStringSlice),
+        deprecated(
+            "bound_cidrs",
+            "token_bound_cidrs",
+            FieldType::CommaStringSlice,
+        ),
     ]
 }
 
@@ -82,7 +86,12 @@ fn int(data: &Map, key: &str) -> i64 {
 fn strings(data: &Map, key: &str) -> Vec<String> {
     data.get(key)
         .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -130,7 +139,11 @@ impl TokenParams {
             self.token_policies = self.policies.clone();
         } else if sent("token_policies") {
             self.token_policies = parse_policies(strings(data, "token_policies"));
-            self.policies = if sent("policies") { self.token_policies.clone() } else { Vec::new() };
+            self.policies = if sent("policies") {
+                self.token_policies.clone()
+            } else {
+                Vec::new()
+            };
         }
         let durations = [
             ("ttl", "token_ttl"),
@@ -157,15 +170,23 @@ impl TokenParams {
             }
         }
         if sent("token_explicit_max_ttl") {
-            self.token_explicit_max_ttl =
-                non_negative(int(data, "token_explicit_max_ttl"), "'token_explicit_max_ttl' cannot be negative")?;
+            self.token_explicit_max_ttl = non_negative(
+                int(data, "token_explicit_max_ttl"),
+                "'token_explicit_max_ttl' cannot be negative",
+            )?;
         }
         if sent("token_no_default_policy") {
-            self.token_no_default_policy =
-                data.get("token_no_default_policy").and_then(Value::as_bool).unwrap_or(false);
+            self.token_no_default_policy = data
+                .get("token_no_default_policy")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
         }
         if sent("token_num_uses") || sent("num_uses") {
-            let key = if sent("token_num_uses") { "token_num_uses" } else { "num_uses" };
+            let key = if sent("token_num_uses") {
+                "token_num_uses"
+            } else {
+                "num_uses"
+            };
             let uses = int(data, key);
             if uses < 0 {
                 return Err(LogicalError::user("'token_num_uses' cannot be negative"));
@@ -174,10 +195,18 @@ impl TokenParams {
             self.num_uses = if sent("num_uses") { uses } else { 0 };
         }
         if sent("token_bound_cidrs") || sent("bound_cidrs") {
-            let key = if sent("token_bound_cidrs") { "token_bound_cidrs" } else { "bound_cidrs" };
+            let key = if sent("token_bound_cidrs") {
+                "token_bound_cidrs"
+            } else {
+                "bound_cidrs"
+            };
             let cidrs = strings(data, key);
             validate_cidrs(&cidrs)?;
-            self.bound_cidrs = if sent("bound_cidrs") { cidrs.clone() } else { Vec::new() };
+            self.bound_cidrs = if sent("bound_cidrs") {
+                cidrs.clone()
+            } else {
+                Vec::new()
+            };
             self.token_bound_cidrs = cidrs;
         }
         if !sent("token_type") && self.token_type.is_empty() {
@@ -185,12 +214,17 @@ impl TokenParams {
             self.token_type = "default".into();
         }
         if sent("token_type") {
-            let raw = data.get("token_type").and_then(Value::as_str).unwrap_or_default();
+            let raw = data
+                .get("token_type")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             self.token_type = match raw {
                 "" | "default" => "default".into(),
                 "default-service" | "default-batch" | "service" | "batch" => raw.to_owned(),
                 other => {
-                    return Err(LogicalError::user(format!("invalid 'token_type' value {other:?}")));
+                    return Err(LogicalError::user(format!(
+                        "invalid 'token_type' value {other:?}"
+                    )));
                 }
             };
         }
@@ -207,7 +241,9 @@ impl TokenParams {
             }
         }
         if self.token_max_ttl > 0 && self.token_ttl > self.token_max_ttl {
-            return Err(LogicalError::user("'token_ttl' cannot be greater than 'token_max_ttl'"));
+            return Err(LogicalError::user(
+                "'token_ttl' cannot be greater than 'token_max_ttl'",
+            ));
         }
         Ok(())
     }
@@ -216,9 +252,15 @@ impl TokenParams {
     /// deprecated mirrors that were set.
     pub fn populate_data(&self, data: &mut Map) {
         data.insert("token_bound_cidrs".into(), json!(self.token_bound_cidrs));
-        data.insert("token_explicit_max_ttl".into(), json!(self.token_explicit_max_ttl));
+        data.insert(
+            "token_explicit_max_ttl".into(),
+            json!(self.token_explicit_max_ttl),
+        );
         data.insert("token_max_ttl".into(), json!(self.token_max_ttl));
-        data.insert("token_no_default_policy".into(), json!(self.token_no_default_policy));
+        data.insert(
+            "token_no_default_policy".into(),
+            json!(self.token_no_default_policy),
+        );
         data.insert("token_period".into(), json!(self.token_period));
         data.insert("token_policies".into(), json!(self.token_policies));
         data.insert("token_type".into(), json!(self.token_type));
@@ -266,7 +308,9 @@ impl TokenParams {
         let Some(addr) = addr else {
             return false;
         };
-        self.token_bound_cidrs.iter().any(|cidr| cidr_contains(cidr, addr))
+        self.token_bound_cidrs
+            .iter()
+            .any(|cidr| cidr_contains(cidr, addr))
     }
 }
 
@@ -287,12 +331,20 @@ pub fn cidr_contains(cidr: &str, addr: std::net::IpAddr) -> bool {
     match (base, addr) {
         (IpAddr::V4(base), IpAddr::V4(addr)) => {
             let bits = bits.unwrap_or(32).min(32);
-            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
             u32::from(base) & mask == u32::from(addr) & mask
         }
         (IpAddr::V6(base), IpAddr::V6(addr)) => {
             let bits = bits.unwrap_or(128).min(128);
-            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
             u128::from(base) & mask == u128::from(addr) & mask
         }
         _ => false,

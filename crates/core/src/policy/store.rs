@@ -307,7 +307,12 @@ impl PolicyStore {
         if let Some(ctx) = ctx {
             key.push(format!("\u{0}ctx:{ctx:?}"));
         }
-        if let Some(acl) = self.acls.read().unwrap_or_else(PoisonError::into_inner).get(&key) {
+        if let Some(acl) = self
+            .acls
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
             return Ok(acl.clone());
         }
         let mut policies = Vec::with_capacity(names.len());

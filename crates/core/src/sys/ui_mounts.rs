@@ -50,7 +50,9 @@ async fn list_mounts(
     };
     let visible = |entry: &MountEntry| {
         entry.config.listing_visibility == "unauth"
-            || acl.as_ref().is_some_and(|acl| acl.has_mount_access(&entry.route_path()))
+            || acl
+                .as_ref()
+                .is_some_and(|acl| acl.has_mount_access(&entry.route_path()))
     };
     let describe = |entry: &MountEntry| {
         if authed {

@@ -54,11 +54,19 @@ async fn wrapping_token(
     let core = sys.core()?;
     let active = core.require_active().map_err(to_logical)?;
     if !body_token.is_empty() {
-        let record = active.token_store.lookup(body_token).await.map_err(to_logical)?;
+        let record = active
+            .token_store
+            .lookup(body_token)
+            .await
+            .map_err(to_logical)?;
         return record.map(|r| (r, true)).ok_or_else(invalid);
     }
     let entry = req.token_entry.as_deref().ok_or_else(invalid)?;
-    let record = TokenRecord { entry: entry.clone(), lease: None, revoking: false };
+    let record = TokenRecord {
+        entry: entry.clone(),
+        lease: None,
+        revoking: false,
+    };
     Ok((record, false))
 }
 
@@ -72,7 +80,11 @@ async fn lookup(
     }
     let (record, _) = wrapping_token(&sys, &req, &input.token).await?;
     let core = sys.core()?;
-    let wrap = core.wrap_record(&record).await.map_err(to_logical)?.ok_or_else(invalid)?;
+    let wrap = core
+        .wrap_record(&record)
+        .await
+        .map_err(to_logical)?
+        .ok_or_else(invalid)?;
     let mut data = Map::new();
     data.insert("creation_path".into(), json!(wrap.creation_path));
     data.insert("creation_time".into(), json!(wrap.creation_time));
@@ -87,14 +99,28 @@ async fn unwrap(
 ) -> Result<Option<Response>, LogicalError> {
     let (record, from_body) = wrapping_token(&sys, &req, &input.token).await?;
     let core = sys.core()?;
-    let wrap = core.wrap_record(&record).await.map_err(to_logical)?.ok_or_else(invalid)?;
+    let wrap = core
+        .wrap_record(&record)
+        .await
+        .map_err(to_logical)?
+        .ok_or_else(invalid)?;
     if from_body {
         // A token used through the header is revoked by the core after this request.
         let active = core.require_active().map_err(to_logical)?;
-        active.token_store.revoke_tree(record.entry.id.expose()).await.map_err(to_logical)?;
+        active
+            .token_store
+            .revoke_tree(record.entry.id.expose())
+            .await
+            .map_err(to_logical)?;
     }
-    let raw = RawBody { content_type: "application/json".into(), body: wrap.response.into_bytes() };
-    Ok(Some(Response { raw: Some(raw), ..Response::default() }))
+    let raw = RawBody {
+        content_type: "application/json".into(),
+        body: wrap.response.into_bytes(),
+    };
+    Ok(Some(Response {
+        raw: Some(raw),
+        ..Response::default()
+    }))
 }
 
 async fn wrap(
@@ -103,7 +129,9 @@ async fn wrap(
     _input: warden_logical::framework::NoInput,
 ) -> Result<Option<Response>, LogicalError> {
     if req.wrap_ttl.is_none_or(|ttl| ttl.is_zero()) {
-        return Err(LogicalError::user("endpoint requires response wrapping to be used"));
+        return Err(LogicalError::user(
+            "endpoint requires response wrapping to be used",
+        ));
     }
     Ok(Some(Response::with_data(req.data)))
 }
@@ -116,14 +144,32 @@ async fn rewrap(
     let (record, from_body) = wrapping_token(&sys, &req, &input.token).await?;
     let core = sys.core()?;
     let active = core.require_active().map_err(to_logical)?;
-    let wrap = core.wrap_record(&record).await.map_err(to_logical)?.ok_or_else(invalid)?;
-    let body: serde_json::Value = serde_json::from_str(&wrap.response).map_err(LogicalError::internal)?;
+    let wrap = core
+        .wrap_record(&record)
+        .await
+        .map_err(to_logical)?
+        .ok_or_else(invalid)?;
+    let body: serde_json::Value =
+        serde_json::from_str(&wrap.response).map_err(LogicalError::internal)?;
     let info = core
-        .wrap(&active, &wrap.creation_path, &body, Duration::from_secs(wrap.creation_ttl), String::new())
+        .wrap(
+            &active,
+            &wrap.creation_path,
+            &body,
+            Duration::from_secs(wrap.creation_ttl),
+            String::new(),
+        )
         .await
         .map_err(to_logical)?;
     if from_body {
-        active.token_store.revoke_tree(record.entry.id.expose()).await.map_err(to_logical)?;
+        active
+            .token_store
+            .revoke_tree(record.entry.id.expose())
+            .await
+            .map_err(to_logical)?;
     }
-    Ok(Some(Response { wrap_info: Some(info), ..Response::default() }))
+    Ok(Some(Response {
+        wrap_info: Some(info),
+        ..Response::default()
+    }))
 }

@@ -8,9 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use warden_logical::framework::{Field, FieldType, Input, Path, handler};
-use warden_logical::{
-    Auth, LeaseOptions, LogicalError, Operation, Request, Response, TokenType,
-};
+use warden_logical::{Auth, LeaseOptions, LogicalError, Operation, Request, Response, TokenType};
 
 use super::roles::{self, TokenRole};
 use super::{TokenBackend, caller, duration_field, is_sudo, to_logical};
@@ -125,7 +123,13 @@ fn positive(value: Option<i64>, message: &str) -> Result<u64, LogicalError> {
 fn sanitize_display_name(name: &str) -> String {
     let full: String = format!("token-{name}")
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     full.trim_end_matches('-').to_owned()
 }
@@ -143,7 +147,9 @@ async fn create(
         return Err(LogicalError::user("batch tokens cannot create more tokens"));
     }
     if parent.num_uses > 0 {
-        return Err(LogicalError::user("restricted use token cannot generate child tokens"));
+        return Err(LogicalError::user(
+            "restricted use token cannot generate child tokens",
+        ));
     }
     let sudo = is_sudo(&state, &req).await?;
     let asked_type = match input.token_type.as_str() {
@@ -167,12 +173,17 @@ async fn create(
             Ok(duration_field(value)?.is_some_and(|secs| secs != 0))
         };
         for (set, name) in [
-            (nonzero(input.explicit_max_ttl.as_ref())?, "explicit_max_ttl"),
+            (
+                nonzero(input.explicit_max_ttl.as_ref())?,
+                "explicit_max_ttl",
+            ),
             (nonzero(input.period.as_ref())?, "period"),
             (input.num_uses != 0, "num_uses"),
         ] {
             if set {
-                return Err(LogicalError::user(format!("batch tokens cannot have {name:?} set")));
+                return Err(LogicalError::user(format!(
+                    "batch tokens cannot have {name:?} set"
+                )));
             }
         }
     }
@@ -180,7 +191,9 @@ async fn create(
         return Err(LogicalError::user("number of uses cannot be negative"));
     }
     if !input.entity_alias.is_empty() {
-        return Err(LogicalError::user("'entity_alias' is only allowed with token roles"));
+        return Err(LogicalError::user(
+            "'entity_alias' is only allowed with token roles",
+        ));
     }
     let mut display_name = "token".to_owned();
     if !input.display_name.is_empty() {
@@ -190,7 +203,9 @@ async fn create(
         None
     } else {
         if !sudo {
-            return Err(LogicalError::user("root or sudo privileges required to specify token id"));
+            return Err(LogicalError::user(
+                "root or sudo privileges required to specify token id",
+            ));
         }
         Some(input.id.clone())
     };
@@ -210,7 +225,9 @@ async fn create(
         let asked = sanitize_policies(&requested, false);
         let own = sanitize_policies(&parent.policies, false);
         if !asked.iter().all(|p| own.contains(p)) {
-            return Err(LogicalError::user("child policies must be subset of parent"));
+            return Err(LogicalError::user(
+                "child policies must be subset of parent",
+            ));
         }
         add_default = !input.no_default_policy && parent.policies.iter().any(|p| p == "default");
         asked
@@ -223,7 +240,9 @@ async fn create(
         policies.retain(|p| p != "default");
     }
     if policies.iter().any(|p| p == "response-wrapping") {
-        return Err(LogicalError::user("cannot assign policy \"response-wrapping\""));
+        return Err(LogicalError::user(
+            "cannot assign policy \"response-wrapping\"",
+        ));
     }
     let wants_root = policies.iter().any(|p| p == "root");
     if wants_root && !parent.is_root() {
@@ -235,7 +254,9 @@ async fn create(
         return Err(LogicalError::user("batch tokens cannot be root tokens"));
     }
     if input.no_parent && !sudo {
-        return Err(LogicalError::user("root or sudo privileges required to create orphan token"));
+        return Err(LogicalError::user(
+            "root or sudo privileges required to create orphan token",
+        ));
     }
     let orphan = match &role {
         Some(role) => role.orphan,
@@ -278,10 +299,16 @@ async fn create(
     }
     let ttl_raw = match input.ttl.as_ref().filter(|v| !is_empty(v)) {
         Some(ttl) => positive(duration_field(Some(ttl))?, "ttl must be positive")?,
-        None => positive(duration_field(input.lease.as_ref())?, "lease must be positive")?,
+        None => positive(
+            duration_field(input.lease.as_ref())?,
+            "lease must be positive",
+        )?,
     };
 
-    let route = active.router.get("auth/token/").ok_or(LogicalError::UnsupportedPath)?;
+    let route = active
+        .router
+        .get("auth/token/")
+        .ok_or(LogicalError::UnsupportedPath)?;
     let (mount_default, mount_max) = core.mount_ttls(&route);
     let mut ttl = ttl_raw;
     if period > 0 || ttl > 0 || !wants_root {
@@ -357,7 +384,11 @@ async fn create(
             renewable,
             backend_ttl: ttl_raw,
             backend_max_ttl: 0,
-            entity_id: if orphan { String::new() } else { parent.entity_id.clone() },
+            entity_id: if orphan {
+                String::new()
+            } else {
+                parent.entity_id.clone()
+            },
             bound_cidrs,
             no_identity_policies: false,
             role: role.as_ref().map(|r| r.name.clone()).unwrap_or_default(),
@@ -389,7 +420,11 @@ async fn create(
         orphan: record.entry.parent.is_empty(),
         ..Auth::default()
     };
-    Ok(Some(Response { auth: Some(auth), warnings, ..Response::default() }))
+    Ok(Some(Response {
+        auth: Some(auth),
+        warnings,
+        ..Response::default()
+    }))
 }
 
 fn is_empty(value: &Value) -> bool {

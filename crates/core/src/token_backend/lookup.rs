@@ -25,7 +25,11 @@ pub(super) struct AccessorInput {
 /// The `data` of a token lookup, with Vault's keys.
 pub(crate) fn lookup_data(record: &TokenRecord, identity_policies: &[String]) -> Map {
     let entry = &record.entry;
-    let meta = if entry.meta.is_empty() { Value::Null } else { json!(entry.meta) };
+    let meta = if entry.meta.is_empty() {
+        Value::Null
+    } else {
+        json!(entry.meta)
+    };
     let now = now_nanos();
     let mut data = Map::new();
     data.insert("accessor".into(), json!(entry.accessor));
@@ -80,7 +84,10 @@ async fn respond(
     let identity_policies = if record.entry.entity_id.is_empty() {
         Vec::new()
     } else {
-        active.identity.entity_policies(&record.entry.entity_id).await
+        active
+            .identity
+            .entity_policies(&record.entry.entity_id)
+            .await
     };
     let mut data = lookup_data(&record, &identity_policies);
     if hide_id {
@@ -96,7 +103,10 @@ pub(super) async fn lookup(
 ) -> Result<Option<Response>, LogicalError> {
     let (_, active) = state.active()?;
     let id = if input.token.is_empty() {
-        req.client_token.as_ref().map(|t| t.expose().to_owned()).unwrap_or_default()
+        req.client_token
+            .as_ref()
+            .map(|t| t.expose().to_owned())
+            .unwrap_or_default()
     } else {
         input.token
     };
@@ -113,7 +123,11 @@ pub(super) async fn lookup_self(
     _input: TokenInput,
 ) -> Result<Option<Response>, LogicalError> {
     let (_, active) = state.active()?;
-    let id = req.client_token.as_ref().map(|t| t.expose().to_owned()).unwrap_or_default();
+    let id = req
+        .client_token
+        .as_ref()
+        .map(|t| t.expose().to_owned())
+        .unwrap_or_default();
     if id.is_empty() {
         return Err(LogicalError::user("missing token ID"));
     }
@@ -130,7 +144,11 @@ pub(super) async fn lookup_accessor(
     if input.accessor.is_empty() {
         return Err(LogicalError::user("missing accessor"));
     }
-    let record = active.token_store.lookup_accessor(&input.accessor).await.map_err(to_logical)?;
+    let record = active
+        .token_store
+        .lookup_accessor(&input.accessor)
+        .await
+        .map_err(to_logical)?;
     if record.is_none() {
         return Err(LogicalError::user("invalid accessor"));
     }

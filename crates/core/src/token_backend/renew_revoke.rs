@@ -53,7 +53,11 @@ async fn renew_record(
     if hide_token {
         auth.client_token = Some(SecretString::new(""));
     }
-    Ok(Some(Response { auth: Some(auth), warnings, ..Response::default() }))
+    Ok(Some(Response {
+        auth: Some(auth),
+        warnings,
+        ..Response::default()
+    }))
 }
 
 pub(super) async fn renew(
@@ -89,7 +93,11 @@ pub(super) async fn renew_accessor(
         return Err(LogicalError::user("missing accessor"));
     }
     let (_, active) = state.active()?;
-    let record = active.token_store.lookup_accessor(&input.accessor).await.map_err(to_logical)?;
+    let record = active
+        .token_store
+        .lookup_accessor(&input.accessor)
+        .await
+        .map_err(to_logical)?;
     if record.is_none() {
         return Err(LogicalError::user("invalid accessor"));
     }
@@ -105,11 +113,20 @@ pub(super) async fn revoke(
         return Err(LogicalError::user("missing token ID"));
     }
     let (_, active) = state.active()?;
-    if let Some(record) = active.token_store.load(&input.token).await.map_err(to_logical)? {
+    if let Some(record) = active
+        .token_store
+        .load(&input.token)
+        .await
+        .map_err(to_logical)?
+    {
         if record.entry.token_type == TokenType::Batch {
             return Err(LogicalError::user("batch tokens cannot be revoked"));
         }
-        active.token_store.revoke_tree(&input.token).await.map_err(to_logical)?;
+        active
+            .token_store
+            .revoke_tree(&input.token)
+            .await
+            .map_err(to_logical)?;
     }
     Ok(None)
 }
@@ -124,7 +141,11 @@ pub(super) async fn revoke_self(
     if entry.token_type == TokenType::Batch {
         return Err(LogicalError::user("batch tokens cannot be revoked"));
     }
-    active.token_store.revoke_tree(entry.id.expose()).await.map_err(to_logical)?;
+    active
+        .token_store
+        .revoke_tree(entry.id.expose())
+        .await
+        .map_err(to_logical)?;
     Ok(None)
 }
 
@@ -137,13 +158,21 @@ pub(super) async fn revoke_accessor(
         return Err(LogicalError::user("missing accessor"));
     }
     let (_, active) = state.active()?;
-    let target = active.token_store.accessor_target(&input.accessor).await.map_err(to_logical)?;
+    let target = active
+        .token_store
+        .accessor_target(&input.accessor)
+        .await
+        .map_err(to_logical)?;
     let Some(token) = target else {
         let mut response = Response::default();
         response.add_warning("No token found with this accessor");
         return Ok(Some(response));
     };
-    active.token_store.revoke_tree(token.expose()).await.map_err(to_logical)?;
+    active
+        .token_store
+        .revoke_tree(token.expose())
+        .await
+        .map_err(to_logical)?;
     Ok(None)
 }
 
@@ -156,16 +185,27 @@ pub(super) async fn revoke_orphan(
         return Err(LogicalError::user("missing token ID"));
     }
     if !is_sudo(&state, &req).await? {
-        return Err(LogicalError::user("root or sudo privileges required to revoke and orphan"));
+        return Err(LogicalError::user(
+            "root or sudo privileges required to revoke and orphan",
+        ));
     }
     let (_, active) = state.active()?;
-    let Some(record) = active.token_store.load(&input.token).await.map_err(to_logical)? else {
+    let Some(record) = active
+        .token_store
+        .load(&input.token)
+        .await
+        .map_err(to_logical)?
+    else {
         return Err(LogicalError::user("token to revoke not found"));
     };
     if record.entry.token_type == TokenType::Batch {
         return Err(LogicalError::user("batch tokens cannot be revoked"));
     }
-    active.token_store.revoke_orphan(&input.token).await.map_err(to_logical)?;
+    active
+        .token_store
+        .revoke_orphan(&input.token)
+        .await
+        .map_err(to_logical)?;
     Ok(None)
 }
 

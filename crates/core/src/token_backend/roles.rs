@@ -79,12 +79,15 @@ pub(super) fn paths(state: &Arc<TokenBackend>) -> Vec<Path> {
         Path::new("roles/?")
             .operation(Operation::List, handler(state, list))
             .help("List the token roles.", ""),
-        Path::new(format!("roles/{}", warden_logical::framework::generic_name_regex("role_name")))
-            .fields(fields)
-            .operation(Operation::Read, handler(state, read))
-            .operation(Operation::Update, handler(state, write))
-            .operation(Operation::Delete, handler(state, delete))
-            .help("Create, read, update or delete a token role.", ""),
+        Path::new(format!(
+            "roles/{}",
+            warden_logical::framework::generic_name_regex("role_name")
+        ))
+        .fields(fields)
+        .operation(Operation::Read, handler(state, read))
+        .operation(Operation::Update, handler(state, write))
+        .operation(Operation::Delete, handler(state, delete))
+        .help("Create, read, update or delete a token role.", ""),
     ]
 }
 
@@ -93,13 +96,20 @@ fn key(name: &str) -> String {
 }
 
 /// Loads a role by name.
-pub(crate) async fn load(state: &TokenBackend, name: &str) -> Result<Option<TokenRole>, LogicalError> {
+pub(crate) async fn load(
+    state: &TokenBackend,
+    name: &str,
+) -> Result<Option<TokenRole>, LogicalError> {
     let (_, active) = state.active()?;
     let view: &dyn StorageView = active.token_store.view();
     view.get_json(&key(name)).await
 }
 
-async fn list(state: Arc<TokenBackend>, _req: Request, _input: NoInput) -> Result<Option<Response>, LogicalError> {
+async fn list(
+    state: Arc<TokenBackend>,
+    _req: Request,
+    _input: NoInput,
+) -> Result<Option<Response>, LogicalError> {
     let (_, active) = state.active()?;
     let keys = active.token_store.view().list("token/roles/").await?;
     let mut data = Map::new();
@@ -112,41 +122,79 @@ struct RoleName {
     role_name: String,
 }
 
-async fn read(state: Arc<TokenBackend>, _req: Request, input: RoleName) -> Result<Option<Response>, LogicalError> {
+async fn read(
+    state: Arc<TokenBackend>,
+    _req: Request,
+    input: RoleName,
+) -> Result<Option<Response>, LogicalError> {
     let Some(role) = load(&state, &input.role_name).await? else {
         return Ok(None);
     };
     let mut data = Map::new();
     data.insert("name".into(), json!(role.name));
     data.insert("allowed_policies".into(), json!(role.allowed_policies));
-    data.insert("disallowed_policies".into(), json!(role.disallowed_policies));
-    data.insert("allowed_policies_glob".into(), json!(role.allowed_policies_glob));
-    data.insert("disallowed_policies_glob".into(), json!(role.disallowed_policies_glob));
+    data.insert(
+        "disallowed_policies".into(),
+        json!(role.disallowed_policies),
+    );
+    data.insert(
+        "allowed_policies_glob".into(),
+        json!(role.allowed_policies_glob),
+    );
+    data.insert(
+        "disallowed_policies_glob".into(),
+        json!(role.disallowed_policies_glob),
+    );
     data.insert("orphan".into(), json!(role.orphan));
     data.insert("renewable".into(), json!(role.renewable));
     data.insert("path_suffix".into(), json!(role.path_suffix));
-    data.insert("allowed_entity_aliases".into(), json!(role.allowed_entity_aliases));
+    data.insert(
+        "allowed_entity_aliases".into(),
+        json!(role.allowed_entity_aliases),
+    );
     data.insert("token_bound_cidrs".into(), json!(role.token_bound_cidrs));
-    data.insert("token_explicit_max_ttl".into(), json!(role.token_explicit_max_ttl));
-    data.insert("explicit_max_ttl".into(), json!(role.token_explicit_max_ttl));
+    data.insert(
+        "token_explicit_max_ttl".into(),
+        json!(role.token_explicit_max_ttl),
+    );
+    data.insert(
+        "explicit_max_ttl".into(),
+        json!(role.token_explicit_max_ttl),
+    );
     data.insert("token_period".into(), json!(role.token_period));
     data.insert("period".into(), json!(role.token_period));
     data.insert("token_type".into(), json!(role.token_type));
-    data.insert("token_no_default_policy".into(), json!(role.token_no_default_policy));
+    data.insert(
+        "token_no_default_policy".into(),
+        json!(role.token_no_default_policy),
+    );
     data.insert("token_num_uses".into(), json!(role.token_num_uses));
     Ok(Some(Response::with_data(data)))
 }
 
-async fn delete(state: Arc<TokenBackend>, _req: Request, input: RoleName) -> Result<Option<Response>, LogicalError> {
+async fn delete(
+    state: Arc<TokenBackend>,
+    _req: Request,
+    input: RoleName,
+) -> Result<Option<Response>, LogicalError> {
     let (_, active) = state.active()?;
-    active.token_store.view().delete(&key(&input.role_name)).await?;
+    active
+        .token_store
+        .view()
+        .delete(&key(&input.role_name))
+        .await?;
     Ok(None)
 }
 
 fn strings(data: &Map, key: &str) -> Vec<String> {
     data.get(key)
         .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -155,8 +203,16 @@ fn seconds(data: &Map, key: &str) -> Result<u64, LogicalError> {
     u64::try_from(value).map_err(|_| LogicalError::user(format!("'{key}' cannot be negative")))
 }
 
-async fn write(state: Arc<TokenBackend>, _req: Request, input: Input<Map>) -> Result<Option<Response>, LogicalError> {
-    let name = input.get("role_name").and_then(Value::as_str).unwrap_or_default().to_owned();
+async fn write(
+    state: Arc<TokenBackend>,
+    _req: Request,
+    input: Input<Map>,
+) -> Result<Option<Response>, LogicalError> {
+    let name = input
+        .get("role_name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     if name.is_empty() {
         return Err(LogicalError::user("role name cannot be empty"));
     }
@@ -167,24 +223,42 @@ async fn write(state: Arc<TokenBackend>, _req: Request, input: Input<Map>) -> Re
         ("allowed_policies", &mut role.allowed_policies),
         ("disallowed_policies", &mut role.disallowed_policies),
         ("allowed_policies_glob", &mut role.allowed_policies_glob),
-        ("disallowed_policies_glob", &mut role.disallowed_policies_glob),
+        (
+            "disallowed_policies_glob",
+            &mut role.disallowed_policies_glob,
+        ),
         ("allowed_entity_aliases", &mut role.allowed_entity_aliases),
     ] {
         if sent(field) {
             let values = strings(&input, field);
-            *target = if field.ends_with("_aliases") { values } else { sanitize_policies(&values, false) };
+            *target = if field.ends_with("_aliases") {
+                values
+            } else {
+                sanitize_policies(&values, false)
+            };
         }
     }
     if sent("orphan") {
-        role.orphan = input.get("orphan").and_then(Value::as_bool).unwrap_or(false);
+        role.orphan = input
+            .get("orphan")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
     }
     if sent("renewable") {
-        role.renewable = input.get("renewable").and_then(Value::as_bool).unwrap_or(true);
+        role.renewable = input
+            .get("renewable")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
     }
     if sent("path_suffix") {
-        let suffix = input.get("path_suffix").and_then(Value::as_str).unwrap_or_default();
+        let suffix = input
+            .get("path_suffix")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if suffix.contains("..") {
-            return Err(LogicalError::user("error registering path suffix: 'path_suffix' cannot contain '..'"));
+            return Err(LogicalError::user(
+                "error registering path suffix: 'path_suffix' cannot contain '..'",
+            ));
         }
         role.path_suffix = suffix.trim_matches('/').to_owned();
     }
@@ -194,35 +268,65 @@ async fn write(state: Arc<TokenBackend>, _req: Request, input: Input<Map>) -> Re
         }
     }
     if sent("token_explicit_max_ttl") || sent("explicit_max_ttl") {
-        let field = if sent("token_explicit_max_ttl") { "token_explicit_max_ttl" } else { "explicit_max_ttl" };
+        let field = if sent("token_explicit_max_ttl") {
+            "token_explicit_max_ttl"
+        } else {
+            "explicit_max_ttl"
+        };
         role.token_explicit_max_ttl = seconds(&input, field)?;
     }
     if sent("token_period") || sent("period") {
-        role.token_period = seconds(&input, if sent("token_period") { "token_period" } else { "period" })?;
+        role.token_period = seconds(
+            &input,
+            if sent("token_period") {
+                "token_period"
+            } else {
+                "period"
+            },
+        )?;
     }
     if sent("token_type") {
-        let token_type = input.get("token_type").and_then(Value::as_str).unwrap_or_default();
+        let token_type = input
+            .get("token_type")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         role.token_type = match token_type {
             "" | "default" | "default-service" => "default-service".into(),
             "service" | "batch" | "default-batch" => token_type.to_owned(),
-            other => return Err(LogicalError::user(format!("invalid 'token_type' value {other:?}"))),
+            other => {
+                return Err(LogicalError::user(format!(
+                    "invalid 'token_type' value {other:?}"
+                )));
+            }
         };
     }
     if sent("token_no_default_policy") {
-        role.token_no_default_policy = input.get("token_no_default_policy").and_then(Value::as_bool).unwrap_or(false);
+        role.token_no_default_policy = input
+            .get("token_no_default_policy")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
     }
     if sent("token_num_uses") {
-        let uses = input.get("token_num_uses").and_then(Value::as_i64).unwrap_or(0);
+        let uses = input
+            .get("token_num_uses")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
         if uses < 0 {
             return Err(LogicalError::user("'token_num_uses' cannot be negative"));
         }
         role.token_num_uses = uses;
     }
     if role.token_type == "batch" && (role.token_period > 0 || role.token_explicit_max_ttl > 0) {
-        return Err(LogicalError::user("batch tokens cannot be periodic or have an explicit max TTL"));
+        return Err(LogicalError::user(
+            "batch tokens cannot be periodic or have an explicit max TTL",
+        ));
     }
     let (_, active) = state.active()?;
-    active.token_store.view().put(StorageEntry::json(key(&name), &role)?).await?;
+    active
+        .token_store
+        .view()
+        .put(StorageEntry::json(key(&name), &role)?)
+        .await?;
     Ok(None)
 }
 
@@ -237,7 +341,8 @@ fn glob(pattern: &str, value: &str) -> bool {
         return pattern == value;
     }
     let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !value.starts_with(first) || value.len() < first.len() + last.len() || !value.ends_with(last) {
+    if !value.starts_with(first) || value.len() < first.len() + last.len() || !value.ends_with(last)
+    {
         return false;
     }
     let mut rest = &value[first.len()..value.len() - last.len()];
@@ -270,15 +375,21 @@ pub(crate) fn role_policies(
         && !role.token_no_default_policy
         && !role.disallowed_policies.iter().any(|p| p == "default")
         && !glob_contains(&role.disallowed_policies_glob, "default");
-    let mut policies =
-        if requested.is_empty() { Vec::new() } else { sanitize_policies(requested, add_default) };
+    let mut policies = if requested.is_empty() {
+        Vec::new()
+    } else {
+        sanitize_policies(requested, add_default)
+    };
     if !role.allowed_policies.is_empty() || !role.allowed_policies_glob.is_empty() {
         let allowed = sanitize_policies(&role.allowed_policies, add_default);
         if policies.is_empty() {
             policies = allowed;
         } else {
             let globs = sanitize_policies(&role.allowed_policies_glob, false);
-            if let Some(_bad) = policies.iter().find(|p| !allowed.contains(p) && !glob_contains(&globs, p)) {
+            if let Some(_bad) = policies
+                .iter()
+                .find(|p| !allowed.contains(p) && !glob_contains(&globs, p))
+            {
                 return Some(Err(LogicalError::user(format!(
                     "token policies ({policies:?}) must be subset of the role's allowed policies ({allowed:?}) or glob policies ({globs:?})"
                 ))));
@@ -290,7 +401,9 @@ pub(crate) fn role_policies(
     if let Some(bad) = policies.iter().find(|p| {
         role.disallowed_policies.contains(p) || glob_contains(&role.disallowed_policies_glob, p)
     }) {
-        return Some(Err(LogicalError::user(format!("token policy {bad:?} is disallowed by this role"))));
+        return Some(Err(LogicalError::user(format!(
+            "token policy {bad:?} is disallowed by this role"
+        ))));
     }
     Some(Ok(policies))
 }

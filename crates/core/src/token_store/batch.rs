@@ -31,7 +31,9 @@ impl BatchCipher {
     pub(crate) fn new(key: &Zeroizing<Vec<u8>>) -> Result<Self, CoreError> {
         let unbound = UnboundKey::new(&AES_256_GCM, key)
             .map_err(|_| CoreError::internal("invalid batch token key"))?;
-        Ok(Self { key: LessSafeKey::new(unbound) })
+        Ok(Self {
+            key: LessSafeKey::new(unbound),
+        })
     }
 
     /// Encodes a record as a batch token.
@@ -49,12 +51,17 @@ impl BatchCipher {
             .map_err(|_| CoreError::internal("failed to seal batch token"))?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&buffer);
-        Ok(format!("{BATCH_TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(out)))
+        Ok(format!(
+            "{BATCH_TOKEN_PREFIX}{}",
+            URL_SAFE_NO_PAD.encode(out)
+        ))
     }
 
     /// Decodes a batch token; `None` for anything that is not one of ours.
     pub(crate) fn open(&self, token: &str) -> Option<TokenRecord> {
-        let body = token.strip_prefix(BATCH_TOKEN_PREFIX).or_else(|| token.strip_prefix("b."))?;
+        let body = token
+            .strip_prefix(BATCH_TOKEN_PREFIX)
+            .or_else(|| token.strip_prefix("b."))?;
         let bytes = URL_SAFE_NO_PAD.decode(body).ok()?;
         if bytes.len() <= NONCE_LEN {
             return None;
@@ -62,7 +69,10 @@ impl BatchCipher {
         let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
         let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
         let mut buffer = Zeroizing::new(ciphertext.to_vec());
-        let plain = self.key.open_in_place(nonce, Aad::from(AAD), &mut buffer).ok()?;
+        let plain = self
+            .key
+            .open_in_place(nonce, Aad::from(AAD), &mut buffer)
+            .ok()?;
         serde_json::from_slice(plain).ok()
     }
 }
@@ -92,7 +102,11 @@ mod tests {
         let mut tampered = token.clone().into_bytes();
         let last = tampered.len() - 2;
         tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
-        assert!(cipher.open(std::str::from_utf8(&tampered).unwrap()).is_none());
+        assert!(
+            cipher
+                .open(std::str::from_utf8(&tampered).unwrap())
+                .is_none()
+        );
         let other = BatchCipher::new(&Zeroizing::new(vec![8u8; 32])).unwrap();
         assert!(other.open(&token).is_none());
         assert!(cipher.open("hvs.nope").is_none());

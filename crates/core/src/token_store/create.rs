@@ -69,7 +69,9 @@ impl TokenStore {
         let lease = (new.ttl > 0).then(|| TokenLease {
             issue_time: now,
             expire_time: now.saturating_add(
-                i64::try_from(new.ttl).unwrap_or(i64::MAX / 2).saturating_mul(1_000_000_000),
+                i64::try_from(new.ttl)
+                    .unwrap_or(i64::MAX / 2)
+                    .saturating_mul(1_000_000_000),
             ),
             last_renewal: None,
             renewable: new.renewable,
@@ -80,7 +82,11 @@ impl TokenStore {
             token_type: new.token_type,
             id: SecretString::new(""),
             accessor: String::new(),
-            parent: new.parent.as_ref().map(|p| p.id.clone()).unwrap_or_default(),
+            parent: new
+                .parent
+                .as_ref()
+                .map(|p| p.id.clone())
+                .unwrap_or_default(),
             policies: new.policies,
             path: new.path,
             meta: new.meta,
@@ -99,7 +105,11 @@ impl TokenStore {
             cubbyhole_id: String::new(),
         };
         if entry.token_type == TokenType::Batch {
-            let record = TokenRecord { entry, lease, revoking: false };
+            let record = TokenRecord {
+                entry,
+                lease,
+                revoking: false,
+            };
             let token = self.batch.seal(&record)?;
             let mut record = record;
             record.entry.id = SecretString::new(token);
@@ -109,7 +119,11 @@ impl TokenStore {
         entry.id = SecretString::new(self.new_id(new.id.as_deref()).await?);
         entry.accessor = random_base62(TOKEN_LENGTH);
         entry.cubbyhole_id = random_base62(TOKEN_LENGTH);
-        let record = TokenRecord { entry, lease, revoking: false };
+        let record = TokenRecord {
+            entry,
+            lease,
+            revoking: false,
+        };
         let salted = self.salt_id(record.entry.id.expose());
         let mut ops = vec![
             record_put(&salted, &record)?,
@@ -138,19 +152,30 @@ impl TokenStore {
 
     async fn new_id(&self, custom: Option<&str>) -> Result<String, CoreError> {
         let Some(id) = custom else {
-            return Ok(format!("{SERVICE_TOKEN_PREFIX}{}", random_base62(TOKEN_LENGTH)));
+            return Ok(format!(
+                "{SERVICE_TOKEN_PREFIX}{}",
+                random_base62(TOKEN_LENGTH)
+            ));
         };
         if id.starts_with(SERVICE_TOKEN_PREFIX) {
-            return Err(CoreError::User("custom token ID cannot have the 'hvs.' prefix".into()));
+            return Err(CoreError::User(
+                "custom token ID cannot have the 'hvs.' prefix".into(),
+            ));
         }
         if id.starts_with("s.") {
-            return Err(CoreError::User("custom token ID cannot have the 's.' prefix".into()));
+            return Err(CoreError::User(
+                "custom token ID cannot have the 's.' prefix".into(),
+            ));
         }
         if id.contains('.') {
-            return Err(CoreError::User("custom token ID cannot have a '.' in the value".into()));
+            return Err(CoreError::User(
+                "custom token ID cannot have a '.' in the value".into(),
+            ));
         }
         if self.load(id).await?.is_some() {
-            return Err(CoreError::User("cannot create a token with a duplicate ID".into()));
+            return Err(CoreError::User(
+                "cannot create a token with a duplicate ID".into(),
+            ));
         }
         Ok(id.to_owned())
     }

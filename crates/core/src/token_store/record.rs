@@ -44,7 +44,9 @@ pub struct TokenRecord {
 impl TokenRecord {
     /// Whether the token is past its expiry at `now`.
     pub fn expired_at(&self, now: UnixNanos) -> bool {
-        self.lease.as_ref().is_some_and(|lease| lease.expire_time <= now)
+        self.lease
+            .as_ref()
+            .is_some_and(|lease| lease.expire_time <= now)
     }
 
     /// Whole seconds left at `now`; 0 without a lease.
@@ -64,6 +66,9 @@ pub fn now_nanos() -> UnixNanos {
 pub fn rfc3339(nanos: UnixNanos) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(nanos))
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }

@@ -47,7 +47,10 @@ impl TokenStore {
         let mut pending = vec![salted.to_owned()];
         while let Some(current) = pending.pop() {
             self.mark_revoking(&current).await?;
-            let children = self.view().list(&format!("token/parent/{current}/")).await?;
+            let children = self
+                .view()
+                .list(&format!("token/parent/{current}/"))
+                .await?;
             pending.extend(children.into_iter().filter(|child| !child.ends_with('/')));
             order.push(current);
         }
@@ -68,7 +71,10 @@ impl TokenStore {
             return Ok(());
         }
         let now = now_nanos();
-        let old = record.lease.as_ref().map(|lease| expiry_key(lease.expire_time, salted));
+        let old = record
+            .lease
+            .as_ref()
+            .map(|lease| expiry_key(lease.expire_time, salted));
         record.revoking = true;
         let lease = record.lease.get_or_insert(TokenLease {
             issue_time: now,
@@ -95,12 +101,17 @@ impl TokenStore {
             return Ok(());
         };
         if !record.entry.cubbyhole_id.is_empty() {
-            let cubbyhole = self.view().sub_view(&format!("cubbyhole/{}/", record.entry.cubbyhole_id));
+            let cubbyhole = self
+                .view()
+                .sub_view(&format!("cubbyhole/{}/", record.entry.cubbyhole_id));
             cubbyhole.clear().await?;
         }
         let mut ops = vec![
             StorageOp::Delete(format!("token/id/{salted}")),
-            StorageOp::Delete(format!("token/accessor/{}", self.salt_id(&record.entry.accessor))),
+            StorageOp::Delete(format!(
+                "token/accessor/{}",
+                self.salt_id(&record.entry.accessor)
+            )),
         ];
         if !record.entry.parent.is_empty() {
             let parent = self.salt_id(record.entry.parent.expose());
@@ -151,7 +162,10 @@ fn due(record: &TokenRecord, now: UnixNanos) -> bool {
 }
 
 fn current_index(record: &TokenRecord, salted: &str) -> Option<String> {
-    record.lease.as_ref().map(|lease| expiry_key(lease.expire_time, salted))
+    record
+        .lease
+        .as_ref()
+        .map(|lease| expiry_key(lease.expire_time, salted))
 }
 
 /// What a tidy run cleaned up.

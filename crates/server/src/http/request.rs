@@ -236,7 +236,10 @@ async fn read_body(
 
 /// `X-Vault-Wrap-TTL`: a duration (`5m`) or seconds; negative values are refused.
 fn wrap_ttl(headers: &HeaderMap) -> Result<Option<std::time::Duration>, String> {
-    let Some(raw) = headers.get("x-vault-wrap-ttl").and_then(|v| v.to_str().ok()) else {
+    let Some(raw) = headers
+        .get("x-vault-wrap-ttl")
+        .and_then(|v| v.to_str().ok())
+    else {
         return Ok(None);
     };
     if raw.trim().is_empty() {

@@ -229,5 +229,4 @@ mod tests {
             assert_eq!(errors, vec![message.to_owned()], "{err:?}");
         }
     }
-
 }

@@ -33,10 +33,7 @@ impl Trace {
         let claims = self.claims.unwrap_or_default();
         let role = self.role.unwrap_or_default();
         let denial = match self.denial {
-            Some(denial) => Denial {
-                message,
-                ..denial
-            },
+            Some(denial) => Denial { message, ..denial },
             None => classify(&message, &claims, &role, &self.bound_issuer),
         };
         let denial = if denial.seen.is_empty() && !claims.is_empty() {

@@ -23,7 +23,11 @@ pub(crate) struct ServiceAccount {
 }
 
 fn text(claims: &Map, key: &str) -> String {
-    claims.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
+    claims
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn nested<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
@@ -42,7 +46,10 @@ impl ServiceAccount {
         };
         if let Some(projected) = claims.get("kubernetes.io").filter(|v| v.is_object()) {
             let get = |path: &[&str]| {
-                nested(projected, path).and_then(Value::as_str).unwrap_or_default().to_owned()
+                nested(projected, path)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
             };
             sa.namespace = get(&["namespace"]);
             sa.name = get(&["serviceaccount", "name"]);
@@ -58,9 +65,10 @@ impl ServiceAccount {
 pub(crate) fn audiences(claims: &Map) -> Vec<String> {
     match claims.get("aud") {
         Some(Value::String(aud)) => vec![aud.clone()],
-        Some(Value::Array(items)) => {
-            items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()
-        }
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -69,7 +77,10 @@ fn numeric(claims: &Map, key: &str) -> Result<Option<i64>, LogicalError> {
     match claims.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => {
-            #[expect(clippy::cast_possible_truncation, reason = "NumericDate seconds are truncated, as go-jose does")]
+            #[expect(
+                clippy::cast_possible_truncation,
+                reason = "NumericDate seconds are truncated, as go-jose does"
+            )]
             let seconds = n.as_i64().or_else(|| n.as_f64().map(|f| f as i64));
             Ok(seconds)
         }
@@ -99,7 +110,11 @@ pub(crate) fn validate(
             "invalid audience (aud) claim: audience claim does not match any expected audience",
         ));
     }
-    let (iat, nbf, exp) = (numeric(claims, "iat")?, numeric(claims, "nbf")?, numeric(claims, "exp")?);
+    let (iat, nbf, exp) = (
+        numeric(claims, "iat")?,
+        numeric(claims, "nbf")?,
+        numeric(claims, "exp")?,
+    );
     if iat.is_none() && nbf.is_none() && exp.is_none() {
         // Legacy secret tokens carry no time claims; cap's ValidateAllowMissingIatNbfExp.
         return Ok(());
@@ -107,15 +122,21 @@ pub(crate) fn validate(
     let exp = exp.unwrap_or_else(|| iat.max(nbf).unwrap_or(0) + SYNTHETIC_LEEWAY);
     let nbf = nbf.or(iat).unwrap_or(exp - SYNTHETIC_LEEWAY);
     if now + CLOCK_SKEW_LEEWAY < nbf {
-        return Err(forbidden("invalid not before (nbf) claim: token not yet valid"));
+        return Err(forbidden(
+            "invalid not before (nbf) claim: token not yet valid",
+        ));
     }
     if now - CLOCK_SKEW_LEEWAY > exp {
-        return Err(forbidden("invalid expiration time (exp) claim: token is expired"));
+        return Err(forbidden(
+            "invalid expiration time (exp) claim: token is expired",
+        ));
     }
     if let Some(iat) = iat
         && now + CLOCK_SKEW_LEEWAY < iat
     {
-        return Err(forbidden("invalid issued at (iat) claim: token issued in the future"));
+        return Err(forbidden(
+            "invalid issued at (iat) claim: token issued in the future",
+        ));
     }
     Ok(())
 }
@@ -136,7 +157,10 @@ mod tests {
             "kubernetes.io": {"namespace": "ns", "serviceaccount": {"name": "app", "uid": "u1"}, "pod": {"name": "p", "uid": "pu"}}
         }));
         let sa = ServiceAccount::from_claims(&claims);
-        assert_eq!((sa.name.as_str(), sa.uid.as_str(), sa.namespace.as_str()), ("app", "u1", "ns"));
+        assert_eq!(
+            (sa.name.as_str(), sa.uid.as_str(), sa.namespace.as_str()),
+            ("app", "u1", "ns")
+        );
         assert_eq!(sa.pod_name, "p");
         let legacy = map(json!({
             "kubernetes.io/serviceaccount/service-account.name": "vault-auth",
@@ -161,14 +185,32 @@ mod tests {
             }
             validate(&m, None, "", now).map_err(|e| e.to_string())
         };
-        assert!(at(None, None, None).is_ok(), "legacy tokens have no time claims");
+        assert!(
+            at(None, None, None).is_ok(),
+            "legacy tokens have no time claims"
+        );
         assert!(at(Some(now), Some(now), Some(now + 3600)).is_ok());
         assert!(at(None, None, Some(now - 59)).is_ok(), "60 s clock skew");
-        assert_eq!(at(None, None, Some(now - 61)).unwrap_err(), "invalid expiration time (exp) claim: token is expired");
-        assert_eq!(at(Some(now - 300), None, None).unwrap_err(), "invalid expiration time (exp) claim: token is expired");
-        assert!(at(Some(now - 200), None, None).is_ok(), "synthetic exp = iat + 150 s, plus skew");
-        assert_eq!(at(None, Some(now + 61), Some(now + 3600)).unwrap_err(), "invalid not before (nbf) claim: token not yet valid");
-        assert_eq!(at(Some(now + 61), Some(now), Some(now + 3600)).unwrap_err(), "invalid issued at (iat) claim: token issued in the future");
+        assert_eq!(
+            at(None, None, Some(now - 61)).unwrap_err(),
+            "invalid expiration time (exp) claim: token is expired"
+        );
+        assert_eq!(
+            at(Some(now - 300), None, None).unwrap_err(),
+            "invalid expiration time (exp) claim: token is expired"
+        );
+        assert!(
+            at(Some(now - 200), None, None).is_ok(),
+            "synthetic exp = iat + 150 s, plus skew"
+        );
+        assert_eq!(
+            at(None, Some(now + 61), Some(now + 3600)).unwrap_err(),
+            "invalid not before (nbf) claim: token not yet valid"
+        );
+        assert_eq!(
+            at(Some(now + 61), Some(now), Some(now + 3600)).unwrap_err(),
+            "invalid issued at (iat) claim: token issued in the future"
+        );
     }
 
     #[test]
@@ -179,6 +221,9 @@ mod tests {
             validate(&claims, None, "other", 0).unwrap_err().to_string(),
             "invalid audience (aud) claim: audience claim does not match any expected audience"
         );
-        assert_eq!(validate(&claims, Some("x"), "", 0).unwrap_err().to_string(), "invalid issuer (iss) claim");
+        assert_eq!(
+            validate(&claims, Some("x"), "", 0).unwrap_err().to_string(),
+            "invalid issuer (iss) claim"
+        );
     }
 }

@@ -38,10 +38,19 @@ fn open_error(path: &Path, err: &std::io::Error) -> String {
 
 impl LocalFiles {
     pub(crate) fn new(dir: PathBuf) -> Self {
-        Self { dir, token: Mutex::default(), ca: Mutex::default() }
+        Self {
+            dir,
+            token: Mutex::default(),
+            ca: Mutex::default(),
+        }
     }
 
-    fn read(&self, name: &str, cache: &Mutex<Cached>, ttl: Duration) -> Result<SecretString, String> {
+    fn read(
+        &self,
+        name: &str,
+        cache: &Mutex<Cached>,
+        ttl: Duration,
+    ) -> Result<SecretString, String> {
         let mut cached = cache.lock().unwrap_or_else(PoisonError::into_inner);
         if let (Some(value), Some(at)) = (&cached.value, cached.read_at)
             && at.elapsed() < ttl
@@ -79,7 +88,10 @@ mod tests {
     #[test]
     fn missing_files_give_gos_error_text() {
         let files = LocalFiles::new(PathBuf::from("/nonexistent/sa"));
-        assert_eq!(files.ca().unwrap_err(), "open /nonexistent/sa/ca.crt: no such file or directory");
+        assert_eq!(
+            files.ca().unwrap_err(),
+            "open /nonexistent/sa/ca.crt: no such file or directory"
+        );
     }
 
     #[test]
@@ -90,7 +102,11 @@ mod tests {
         let files = LocalFiles::new(dir.clone());
         assert_eq!(files.token().unwrap().expose(), "first");
         std::fs::write(dir.join("token"), "second").unwrap();
-        assert_eq!(files.token().unwrap().expose(), "first", "re-read before a minute passed");
+        assert_eq!(
+            files.token().unwrap().expose(),
+            "first",
+            "re-read before a minute passed"
+        );
         files.token.lock().unwrap().read_at = Some(Instant::now() - TOKEN_RELOAD);
         assert_eq!(files.token().unwrap().expose(), "second");
         std::fs::remove_dir_all(dir).unwrap();

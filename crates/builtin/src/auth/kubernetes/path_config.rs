@@ -67,12 +67,24 @@ async fn read(
     };
     let mut data = Map::new();
     data.insert("kubernetes_host".into(), json!(config.kubernetes_host));
-    data.insert("kubernetes_ca_cert".into(), json!(config.kubernetes_ca_cert));
+    data.insert(
+        "kubernetes_ca_cert".into(),
+        json!(config.kubernetes_ca_cert),
+    );
     data.insert("pem_keys".into(), json!(config.pem_keys));
     data.insert("issuer".into(), json!(config.issuer));
-    data.insert("disable_iss_validation".into(), json!(config.disable_iss_validation));
-    data.insert("disable_local_ca_jwt".into(), json!(config.disable_local_ca_jwt));
-    data.insert("token_reviewer_jwt_set".into(), json!(!config.token_reviewer_jwt.is_empty()));
+    data.insert(
+        "disable_iss_validation".into(),
+        json!(config.disable_iss_validation),
+    );
+    data.insert(
+        "disable_local_ca_jwt".into(),
+        json!(config.disable_local_ca_jwt),
+    );
+    data.insert(
+        "token_reviewer_jwt_set".into(),
+        json!(!config.token_reviewer_jwt.is_empty()),
+    );
     data.insert(
         "use_annotations_as_alias_metadata".into(),
         json!(config.use_annotations_as_alias_metadata),
@@ -125,7 +137,9 @@ fn check_ca(pem: &str) -> Result<(), LogicalError> {
         .filter_map(Result::ok)
         .count();
     if certs == 0 {
-        return Err(LogicalError::user("The provided CA PEM data contains no valid certificates"));
+        return Err(LogicalError::user(
+            "The provided CA PEM data contains no valid certificates",
+        ));
     }
     Ok(())
 }
@@ -156,7 +170,10 @@ async fn write(
     if config.kubernetes_ca_cert.is_empty() && !config.disable_local_ca_jwt {
         state.local.ca().map_err(LogicalError::User)?;
     }
-    state.storage.put(StorageEntry::json("config", &config)?).await?;
+    state
+        .storage
+        .put(StorageEntry::json("config", &config)?)
+        .await?;
     state.set_runtime(None);
     Ok(None)
 }
@@ -177,7 +194,10 @@ impl KubeAuth {
             if config.disable_local_ca_jwt {
                 return Ok(None);
             }
-            self.local.ca().map(|ca| Some(ca.expose().to_owned())).map_err(LogicalError::internal)
+            self.local
+                .ca()
+                .map(|ca| Some(ca.expose().to_owned()))
+                .map_err(LogicalError::internal)
         };
         if let Some(runtime) = self.cached_runtime()
             && local_ca(&runtime.config)? == runtime.ca
@@ -191,7 +211,12 @@ impl KubeAuth {
         let keys = KeySet::new(parse_pem_keys(&config.pem_keys)?);
         let api = HttpKubeApi::new(&config.kubernetes_host, ca.as_deref())
             .map_err(LogicalError::internal)?;
-        let runtime = Arc::new(Runtime { config, keys, api: Arc::new(api), ca });
+        let runtime = Arc::new(Runtime {
+            config,
+            keys,
+            api: Arc::new(api),
+            ca,
+        });
         self.set_runtime(Some(Arc::clone(&runtime)));
         Ok(Some(runtime))
     }

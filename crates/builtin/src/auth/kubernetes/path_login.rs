@@ -29,8 +29,10 @@ const RESERVED_KEYS: [&str; 4] = [
 pub(super) fn path(state: &Arc<KubeAuth>) -> Path {
     Path::new("login")
         .fields([
-            Field::new("role", FieldType::String).description("Name of the role against which the login is being attempted."),
-            Field::new("jwt", FieldType::String).description("A signed JWT for authenticating a service account."),
+            Field::new("role", FieldType::String)
+                .description("Name of the role against which the login is being attempted."),
+            Field::new("jwt", FieldType::String)
+                .description("A signed JWT for authenticating a service account."),
         ])
         .operation(Operation::Update, handler(state, login))
         .help("Authenticates Kubernetes service accounts with Vault.", "")
@@ -58,7 +60,8 @@ pub(crate) fn glob_match(pattern: &str, value: &str) -> bool {
         return pattern == value;
     }
     let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !value.starts_with(first) || value.len() < first.len() + last.len() || !value.ends_with(last) {
+    if !value.starts_with(first) || value.len() < first.len() + last.len() || !value.ends_with(last)
+    {
         return false;
     }
     let mut rest = &value[first.len()..value.len() - last.len()];
@@ -75,8 +78,15 @@ fn matches_any(patterns: &[String], value: &str) -> bool {
     patterns.iter().any(|p| glob_match(p, value))
 }
 
-async fn login(state: Arc<KubeAuth>, req: Request, input: LoginInput) -> Result<Option<Response>, LogicalError> {
-    let mut trace = Trace { role_name: input.role.clone(), ..Trace::default() };
+async fn login(
+    state: Arc<KubeAuth>,
+    req: Request,
+    input: LoginInput,
+) -> Result<Option<Response>, LogicalError> {
+    let mut trace = Trace {
+        role_name: input.role.clone(),
+        ..Trace::default()
+    };
     let result = checked_login(&state, &req, &input, &mut trace).await;
     if let Err(err) = &result {
         trace.finish(&req, err);
@@ -98,10 +108,16 @@ async fn checked_login(
         return Err(LogicalError::user("missing jwt"));
     }
     let Some(role) = load_role(state, &input.role).await? else {
-        return Err(LogicalError::user(format!("invalid role name {:?}", input.role)));
+        return Err(LogicalError::user(format!(
+            "invalid role name {:?}",
+            input.role
+        )));
     };
     trace.role = Some(role.clone());
-    if !role.token.login_allowed_from(req.connection.as_ref().map(|c| c.remote_addr)) {
+    if !role
+        .token
+        .login_allowed_from(req.connection.as_ref().map(|c| c.remote_addr))
+    {
         trace.denial = Some(explain::cidr_denial(&role.token.token_bound_cidrs, req));
         return Err(denied());
     }
@@ -114,22 +130,34 @@ async fn checked_login(
     let claims = parse_claims(state, &runtime, &input.jwt, trace)?;
     trace.claims = Some(claims.clone());
     let config = &runtime.config;
-    let issuer = (!config.disable_iss_validation && !config.issuer.is_empty()).then_some(config.issuer.as_str());
+    let issuer = (!config.disable_iss_validation && !config.issuer.is_empty())
+        .then_some(config.issuer.as_str());
     trace.issuer = issuer.unwrap_or_default().to_owned();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     claims::validate(&claims, issuer, &role.audience, now)?;
     let sa = ServiceAccount::from_claims(&claims);
-    let any_name = role.bound_service_account_names.len() == 1 && role.bound_service_account_names[0] == "*";
+    let any_name =
+        role.bound_service_account_names.len() == 1 && role.bound_service_account_names[0] == "*";
     if !(any_name || matches_any(&role.bound_service_account_names, &sa.name)) {
-        return Err(LogicalError::coded(403, "service account name not authorized"));
+        return Err(LogicalError::coded(
+            403,
+            "service account name not authorized",
+        ));
     }
     check_namespace(state, &runtime, &role, &sa, &input.jwt, trace).await?;
     let alias_name = alias_name(&role, &sa)?;
 
     // The TokenReview is the real authenticator.
-    let audiences = if role.audience.is_empty() { claims::audiences(&claims) } else { vec![role.audience.clone()] };
+    let audiences = if role.audience.is_empty() {
+        claims::audiences(&claims)
+    } else {
+        vec![role.audience.clone()]
+    };
     let bearer = state.reviewer_bearer(config, &input.jwt);
-    let answer = runtime.api.token_review(bearer.expose(), &input.jwt, &audiences).await;
+    let answer = runtime
+        .api
+        .token_review(bearer.expose(), &input.jwt, &audiences)
+        .await;
     let reviewed = match answer.and_then(|raw| interpret(&raw, &audiences)) {
         Ok(user) => user,
         Err(err) => {
@@ -191,7 +219,10 @@ async fn checked_login(
     metadata.insert("service_account_uid".to_owned(), sa.uid.clone());
     metadata.insert("service_account_name".to_owned(), sa.name.clone());
     metadata.insert("service_account_namespace".to_owned(), sa.namespace.clone());
-    metadata.insert("service_account_secret_name".to_owned(), sa.secret_name.clone());
+    metadata.insert(
+        "service_account_secret_name".to_owned(),
+        sa.secret_name.clone(),
+    );
     alias_metadata.extend(metadata.clone());
     metadata.insert("role".to_owned(), input.role.clone());
 
@@ -201,17 +232,29 @@ async fn checked_login(
         internal_data,
         display_name: format!("{}-{}", sa.namespace, sa.name),
         metadata,
-        alias: Some(Alias { name: alias_name, metadata: alias_metadata, ..Alias::default() }),
+        alias: Some(Alias {
+            name: alias_name,
+            metadata: alias_metadata,
+            ..Alias::default()
+        }),
         ..Auth::default()
     };
     role.token.populate_auth(&mut auth);
-    Ok(Some(Response { auth: Some(auth), ..Response::default() }))
+    Ok(Some(Response {
+        auth: Some(auth),
+        ..Response::default()
+    }))
 }
 
 /// Reads the JWT's claims: verified against `pem_keys` when configured, unverified
 /// otherwise (the TokenReview then authenticates). Any parse or signature failure is a
 /// plain `permission denied`; the detail goes to the operator log.
-fn parse_claims(state: &KubeAuth, runtime: &Runtime, jwt: &str, trace: &mut Trace) -> Result<Map, LogicalError> {
+fn parse_claims(
+    state: &KubeAuth,
+    runtime: &Runtime,
+    jwt: &str,
+    trace: &mut Trace,
+) -> Result<Map, LogicalError> {
     let result = if runtime.keys.is_empty() {
         jose::decode_unverified(jwt, &jose::Alg::KUBERNETES).map(|token| token.claims)
     } else {
@@ -221,7 +264,11 @@ fn parse_claims(state: &KubeAuth, runtime: &Runtime, jwt: &str, trace: &mut Trac
         Ok(claims) => Ok(claims.into_map()),
         Err(err) => {
             state.log_unauthorized(&format!("error verifying token signature: {err}"));
-            trace.denial = Some(explain::parse_failure(&err.to_string(), jwt, runtime.keys.len()));
+            trace.denial = Some(explain::parse_failure(
+                &err.to_string(),
+                jwt,
+                runtime.keys.len(),
+            ));
             Err(denied())
         }
     }
@@ -248,7 +295,10 @@ async fn check_namespace(
     let lookup = if bearer.expose() == client_jwt {
         Err("namespace lookup failed: TokenReviewer JWT needs to be configured to use namespace selectors".to_owned())
     } else {
-        runtime.api.namespace_labels(bearer.expose(), &sa.namespace).await
+        runtime
+            .api
+            .namespace_labels(bearer.expose(), &sa.namespace)
+            .await
     };
     match lookup {
         Ok(labels) => {
@@ -258,13 +308,23 @@ async fn check_namespace(
             } else {
                 let seen = serde_json::json!(labels);
                 let message = "namespace not authorized";
-                trace.denial = Some(explain::namespace_denial(message, &sa.namespace, selector, Some(&seen)));
+                trace.denial = Some(explain::namespace_denial(
+                    message,
+                    &sa.namespace,
+                    selector,
+                    Some(&seen),
+                ));
                 Err(LogicalError::coded(403, message))
             }
         }
         Err(err) => {
             let message = format!("namespace not authorized err={err}");
-            trace.denial = Some(explain::namespace_denial(&message, &sa.namespace, selector, None));
+            trace.denial = Some(explain::namespace_denial(
+                &message,
+                &sa.namespace,
+                selector,
+                None,
+            ));
             Err(LogicalError::coded(403, message))
         }
     }
@@ -273,7 +333,9 @@ async fn check_namespace(
 fn alias_name(role: &KubeRole, sa: &ServiceAccount) -> Result<String, LogicalError> {
     if role.alias_name_source == ALIAS_SOURCE_NAME {
         if sa.namespace.is_empty() || sa.name.is_empty() {
-            return Err(LogicalError::internal("service account namespace and name must be set"));
+            return Err(LogicalError::internal(
+                "service account namespace and name must be set",
+            ));
         }
         return Ok(format!("{}/{}", sa.namespace, sa.name));
     }
@@ -284,18 +346,32 @@ fn alias_name(role: &KubeRole, sa: &ServiceAccount) -> Result<String, LogicalErr
 }
 
 /// Renewal: the role must still exist; TTLs come from it again. The JWT is not re-checked.
-pub(super) async fn renew(state: Arc<KubeAuth>, req: Request, _input: NoInput) -> Result<Option<Response>, LogicalError> {
+pub(super) async fn renew(
+    state: Arc<KubeAuth>,
+    req: Request,
+    _input: NoInput,
+) -> Result<Option<Response>, LogicalError> {
     let Some(mut auth) = req.auth else {
         return Err(LogicalError::internal("request auth was nil"));
     };
-    let role_name = auth.internal_data.get("role").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+    let role_name = auth
+        .internal_data
+        .get("role")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_owned();
     let Some(role) = load_role(&state, &role_name).await? else {
-        return Err(LogicalError::internal(format!("role {role_name} does not exist during renewal")));
+        return Err(LogicalError::internal(format!(
+            "role {role_name} does not exist during renewal"
+        )));
     };
     auth.lease.ttl = std::time::Duration::from_secs(role.token.token_ttl);
     auth.lease.max_ttl = std::time::Duration::from_secs(role.token.token_max_ttl);
     auth.period = std::time::Duration::from_secs(role.token.token_period);
-    Ok(Some(Response { auth: Some(auth), ..Response::default() }))
+    Ok(Some(Response {
+        auth: Some(auth),
+        ..Response::default()
+    }))
 }
 
 #[cfg(test)]

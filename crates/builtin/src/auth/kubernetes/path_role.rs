@@ -48,14 +48,17 @@ pub(super) fn paths(state: &Arc<KubeAuth>) -> Vec<Path> {
         Path::new("role/?")
             .operation(Operation::List, handler(state, list))
             .help("Lists all the roles registered with the backend.", ""),
-        Path::new(format!("role/{}", warden_logical::framework::generic_name_with_at_regex("name")))
-            .fields(fields)
-            .existence_check(existence(state, exists))
-            .operation(Operation::Read, handler(state, read))
-            .operation(Operation::Create, handler(state, write))
-            .operation(Operation::Update, handler(state, write))
-            .operation(Operation::Delete, handler(state, delete))
-            .help("Register a role with the backend.", ""),
+        Path::new(format!(
+            "role/{}",
+            warden_logical::framework::generic_name_with_at_regex("name")
+        ))
+        .fields(fields)
+        .existence_check(existence(state, exists))
+        .operation(Operation::Read, handler(state, read))
+        .operation(Operation::Create, handler(state, write))
+        .operation(Operation::Update, handler(state, write))
+        .operation(Operation::Delete, handler(state, delete))
+        .help("Register a role with the backend.", ""),
     ]
 }
 
@@ -68,29 +71,50 @@ fn key(name: &str) -> String {
     format!("role/{}", name.to_lowercase())
 }
 
-pub(crate) async fn load_role(state: &KubeAuth, name: &str) -> Result<Option<KubeRole>, LogicalError> {
+pub(crate) async fn load_role(
+    state: &KubeAuth,
+    name: &str,
+) -> Result<Option<KubeRole>, LogicalError> {
     let storage: &dyn StorageView = state.storage.as_ref();
     storage.get_json(&key(name)).await
 }
 
-async fn list(state: Arc<KubeAuth>, _req: Request, _input: NoInput) -> Result<Option<Response>, LogicalError> {
+async fn list(
+    state: Arc<KubeAuth>,
+    _req: Request,
+    _input: NoInput,
+) -> Result<Option<Response>, LogicalError> {
     let keys = state.storage.list("role/").await?;
     let mut data = Map::new();
     data.insert("keys".into(), json!(keys));
     Ok(Some(Response::with_data(data)))
 }
 
-async fn exists(state: Arc<KubeAuth>, _req: Request, input: RoleName) -> Result<bool, LogicalError> {
+async fn exists(
+    state: Arc<KubeAuth>,
+    _req: Request,
+    input: RoleName,
+) -> Result<bool, LogicalError> {
     Ok(load_role(&state, &input.name).await?.is_some())
 }
 
-async fn read(state: Arc<KubeAuth>, _req: Request, input: RoleName) -> Result<Option<Response>, LogicalError> {
+async fn read(
+    state: Arc<KubeAuth>,
+    _req: Request,
+    input: RoleName,
+) -> Result<Option<Response>, LogicalError> {
     let Some(role) = load_role(&state, &input.name).await? else {
         return Ok(None);
     };
     let mut data = Map::new();
-    data.insert("bound_service_account_names".into(), json!(role.bound_service_account_names));
-    data.insert("bound_service_account_namespaces".into(), json!(role.bound_service_account_namespaces));
+    data.insert(
+        "bound_service_account_names".into(),
+        json!(role.bound_service_account_names),
+    );
+    data.insert(
+        "bound_service_account_namespaces".into(),
+        json!(role.bound_service_account_namespaces),
+    );
     data.insert(
         "bound_service_account_namespace_selector".into(),
         json!(role.bound_service_account_namespace_selector),
@@ -104,7 +128,11 @@ async fn read(state: Arc<KubeAuth>, _req: Request, input: RoleName) -> Result<Op
     Ok(Some(Response::with_data(data)))
 }
 
-async fn delete(state: Arc<KubeAuth>, _req: Request, input: RoleName) -> Result<Option<Response>, LogicalError> {
+async fn delete(
+    state: Arc<KubeAuth>,
+    _req: Request,
+    input: RoleName,
+) -> Result<Option<Response>, LogicalError> {
     state.storage.delete(&key(&input.name)).await?;
     Ok(None)
 }
@@ -112,24 +140,36 @@ async fn delete(state: Arc<KubeAuth>, _req: Request, input: RoleName) -> Result<
 fn strings(data: &Map, key: &str) -> Vec<String> {
     data.get(key)
         .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// Only `matchLabels` of a Kubernetes `LabelSelector` is supported, in JSON or YAML.
 pub(crate) fn parse_selector(raw: &str) -> Option<BTreeMap<String, String>> {
-    let value: Value = serde_json::from_str(raw).ok().or_else(|| parse_simple_yaml(raw))?;
+    let value: Value = serde_json::from_str(raw)
+        .ok()
+        .or_else(|| parse_simple_yaml(raw))?;
     let object = value.as_object()?;
     if object.keys().any(|k| k != "matchLabels") {
         return None;
     }
     let labels = object.get("matchLabels").and_then(Value::as_object)?;
-    labels.iter().map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect()
+    labels
+        .iter()
+        .map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+        .collect()
 }
 
 /// The YAML form operators write (`matchLabels:` then indented `key: value` lines).
 fn parse_simple_yaml(raw: &str) -> Option<Value> {
-    let mut lines = raw.lines().filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
+    let mut lines = raw
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
     let head = lines.next()?.trim_end();
     if head.trim() != "matchLabels:" {
         return None;
@@ -155,8 +195,16 @@ fn humanize(seconds: u64) -> String {
     }
 }
 
-async fn write(state: Arc<KubeAuth>, req: Request, input: Input<Map>) -> Result<Option<Response>, LogicalError> {
-    let name = input.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
+async fn write(
+    state: Arc<KubeAuth>,
+    req: Request,
+    input: Input<Map>,
+) -> Result<Option<Response>, LogicalError> {
+    let name = input
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     let creating = req.operation == Operation::Create;
     let mut role: KubeRole = load_role(&state, &name).await?.unwrap_or_default();
     if !creating && role.alias_name_source.is_empty() {
@@ -173,7 +221,9 @@ async fn write(state: Arc<KubeAuth>, req: Request, input: Input<Map>) -> Result<
         )));
     }
     if role.token.token_max_ttl > 0 && role.token.token_ttl > role.token.token_max_ttl {
-        return Err(LogicalError::user("token ttl should not be greater than token max ttl"));
+        return Err(LogicalError::user(
+            "token ttl should not be greater than token max ttl",
+        ));
     }
     if role.token.token_max_ttl > mount_max {
         response.add_warning(
@@ -185,9 +235,13 @@ async fn write(state: Arc<KubeAuth>, req: Request, input: Input<Map>) -> Result<
         role.bound_service_account_names = strings(&input, "bound_service_account_names");
     }
     if role.bound_service_account_names.is_empty() {
-        return Err(LogicalError::user("\"bound_service_account_names\" can not be empty"));
+        return Err(LogicalError::user(
+            "\"bound_service_account_names\" can not be empty",
+        ));
     }
-    if role.bound_service_account_names.len() > 1 && role.bound_service_account_names.iter().any(|n| n == "*") {
+    if role.bound_service_account_names.len() > 1
+        && role.bound_service_account_names.iter().any(|n| n == "*")
+    {
         return Err(LogicalError::user("can not mix \"*\" with values"));
     }
     if input.provided("bound_service_account_namespaces") {
@@ -206,15 +260,24 @@ async fn write(state: Arc<KubeAuth>, req: Request, input: Input<Map>) -> Result<
         ));
     }
     if !selector.is_empty() && parse_selector(selector).is_none() {
-        return Err(LogicalError::user("invalid \"bound_service_account_namespace_selector\" configured"));
+        return Err(LogicalError::user(
+            "invalid \"bound_service_account_namespace_selector\" configured",
+        ));
     }
     if role.bound_service_account_namespaces.len() > 1
-        && role.bound_service_account_namespaces.iter().any(|n| n == "*")
+        && role
+            .bound_service_account_namespaces
+            .iter()
+            .any(|n| n == "*")
     {
         return Err(LogicalError::user("can not mix \"*\" with values"));
     }
     if input.provided("audience") {
-        role.audience = input.get("audience").and_then(Value::as_str).unwrap_or_default().to_owned();
+        role.audience = input
+            .get("audience")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
     }
     if role.audience.is_empty() {
         response.add_warning(format!(
@@ -222,8 +285,11 @@ async fn write(state: Arc<KubeAuth>, req: Request, input: Input<Map>) -> Result<
         ));
     }
     if input.provided("alias_name_source") {
-        role.alias_name_source =
-            input.get("alias_name_source").and_then(Value::as_str).unwrap_or_default().to_owned();
+        role.alias_name_source = input
+            .get("alias_name_source")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
     } else if creating {
         role.alias_name_source = ALIAS_SOURCE_UID.into();
     }
@@ -232,6 +298,13 @@ async fn write(state: Arc<KubeAuth>, req: Request, input: Input<Map>) -> Result<
             "invalid alias_name_source, must be one of: serviceaccount_uid, serviceaccount_name",
         ));
     }
-    state.storage.put(StorageEntry::json(key(&name), &role)?).await?;
-    Ok(if response.warnings.is_empty() { None } else { Some(response) })
+    state
+        .storage
+        .put(StorageEntry::json(key(&name), &role)?)
+        .await?;
+    Ok(if response.warnings.is_empty() {
+        None
+    } else {
+        Some(response)
+    })
 }

@@ -63,7 +63,12 @@ pub(crate) struct ReviewError {
 
 impl ReviewError {
     fn new(kind: ReviewFailure, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), code: None, status: Value::Null }
+        Self {
+            kind,
+            message: message.into(),
+            code: None,
+            status: Value::Null,
+        }
     }
 
     fn answer(mut self, raw: &RawReview, status: Value) -> Self {
@@ -91,7 +96,8 @@ fn transport_error(err: &reqwest::Error) -> ReviewError {
     let lower = chain.to_ascii_lowercase();
     let kind = if err.is_timeout() || lower.contains("timed out") {
         ReviewFailure::Timeout
-    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
+    {
         ReviewFailure::Tls
     } else {
         ReviewFailure::Unreachable
@@ -195,8 +201,13 @@ impl HttpKubeApi {
                 .map_err(|err| format!("invalid CA certificates: {err}"))?;
             builder = builder.tls_certs_only(certs);
         }
-        let client = builder.build().map_err(|err| format!("failed to build HTTP client: {err}"))?;
-        Ok(Self { host: host.trim_end_matches('/').to_owned(), client })
+        let client = builder
+            .build()
+            .map_err(|err| format!("failed to build HTTP client: {err}"))?;
+        Ok(Self {
+            host: host.trim_end_matches('/').to_owned(),
+            client,
+        })
     }
 
     async fn get_json(&self, bearer: &str, path: &str) -> Result<(u16, Value), String> {
@@ -215,22 +226,31 @@ impl HttpKubeApi {
 }
 
 fn status_message(body: &Value) -> String {
-    body.get("message").and_then(Value::as_str).unwrap_or_default().to_owned()
+    body.get("message")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn string_map(value: Option<&Value>) -> BTreeMap<String, String> {
     value
         .and_then(Value::as_object)
-        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// Vault's reading of a TokenReview answer (`token_review.go`), with its error texts.
-pub(crate) fn interpret(raw: &RawReview, audiences: &[String]) -> Result<ReviewedUser, ReviewError> {
+pub(crate) fn interpret(
+    raw: &RawReview,
+    audiences: &[String],
+) -> Result<ReviewedUser, ReviewError> {
     let body: TokenReviewResponse = serde_json::from_value(raw.body.clone()).unwrap_or_default();
-    let refusal = |kind, message: String| {
-        Err(ReviewError::new(kind, message).answer(raw, raw.body.clone()))
-    };
+    let refusal =
+        |kind, message: String| Err(ReviewError::new(kind, message).answer(raw, raw.body.clone()));
     let code = raw.code;
     if !(200..=206).contains(&code) {
         if code == 401 {
@@ -241,20 +261,38 @@ pub(crate) fn interpret(raw: &RawReview, audiences: &[String]) -> Result<Reviewe
                     .into(),
             );
         }
-        let kind = if code == 403 { ReviewFailure::Forbidden } else { ReviewFailure::ApiError };
-        return refusal(kind, if body.message.is_empty() { format!("HTTP {code}") } else { body.message });
+        let kind = if code == 403 {
+            ReviewFailure::Forbidden
+        } else {
+            ReviewFailure::ApiError
+        };
+        return refusal(
+            kind,
+            if body.message.is_empty() {
+                format!("HTTP {code}")
+            } else {
+                body.message
+            },
+        );
     }
     if body.kind == "Status" {
         return refusal(ReviewFailure::ApiError, body.message);
     }
     let answer = body.status.clone();
-    let failed = |kind, message: String| Err(ReviewError::new(kind, message).answer(raw, answer.clone()));
+    let failed =
+        |kind, message: String| Err(ReviewError::new(kind, message).answer(raw, answer.clone()));
     let status: ReviewStatus = serde_json::from_value(body.status).unwrap_or_default();
     if !status.error.is_empty() {
-        return failed(ReviewFailure::TokenInvalid, format!("lookup failed: {}", status.error));
+        return failed(
+            ReviewFailure::TokenInvalid,
+            format!("lookup failed: {}", status.error),
+        );
     }
     if !status.authenticated {
-        return failed(ReviewFailure::NotAuthenticated, "lookup failed: service account jwt not valid".into());
+        return failed(
+            ReviewFailure::NotAuthenticated,
+            "lookup failed: service account jwt not valid".into(),
+        );
     }
     if !audiences.is_empty() && !status.audiences.iter().any(|a| audiences.contains(a)) {
         return failed(
@@ -268,7 +306,10 @@ pub(crate) fn interpret(raw: &RawReview, audiences: &[String]) -> Result<Reviewe
     }
     let parts: Vec<&str> = status.user.username.split(':').collect();
     if parts.len() != 4 {
-        return failed(ReviewFailure::NotServiceAccount, "lookup failed: unexpected username format".into());
+        return failed(
+            ReviewFailure::NotServiceAccount,
+            "lookup failed: unexpected username format".into(),
+        );
     }
     if parts[0] != "system" || parts[1] != "serviceaccount" {
         return failed(
@@ -276,7 +317,11 @@ pub(crate) fn interpret(raw: &RawReview, audiences: &[String]) -> Result<Reviewe
             "lookup failed: username returned is not a service account".into(),
         );
     }
-    Ok(ReviewedUser { namespace: parts[2].to_owned(), name: parts[3].to_owned(), uid: status.user.uid })
+    Ok(ReviewedUser {
+        namespace: parts[2].to_owned(),
+        name: parts[3].to_owned(),
+        uid: status.user.uid,
+    })
 }
 
 #[async_trait]
@@ -287,10 +332,18 @@ impl KubeApi for HttpKubeApi {
         jwt: &str,
         audiences: &[String],
     ) -> Result<RawReview, ReviewError> {
-        let request = TokenReviewRequest { spec: TokenReviewSpec { token: jwt, audiences } };
+        let request = TokenReviewRequest {
+            spec: TokenReviewSpec {
+                token: jwt,
+                audiences,
+            },
+        };
         let response = self
             .client
-            .post(format!("{}/apis/authentication.k8s.io/v1/tokenreviews", self.host))
+            .post(format!(
+                "{}/apis/authentication.k8s.io/v1/tokenreviews",
+                self.host
+            ))
             .bearer_auth(bearer.trim())
             .header("Accept", "application/json")
             .json(&request)
@@ -311,9 +364,14 @@ impl KubeApi for HttpKubeApi {
         bearer: &str,
         namespace: &str,
     ) -> Result<BTreeMap<String, String>, String> {
-        let (code, body) = self.get_json(bearer, &format!("/api/v1/namespaces/{namespace}")).await?;
+        let (code, body) = self
+            .get_json(bearer, &format!("/api/v1/namespaces/{namespace}"))
+            .await?;
         if code != 200 {
-            return Err(format!("failed to get namespace (code {code} status {})", status_message(&body)));
+            return Err(format!(
+                "failed to get namespace (code {code} status {})",
+                status_message(&body)
+            ));
         }
         Ok(string_map(body.pointer("/metadata/labels")))
     }
