@@ -675,3 +675,135 @@ async fn audience_matrix_and_annotation_metadata() {
         (403, vec!["namespace not authorized".to_owned()])
     );
 }
+
+#[tokio::test]
+async fn legacy_tokens_es256_keys_and_partial_role_updates() {
+    let Setup {
+        server,
+        kube,
+        reviewer,
+    } = setup().await;
+    role(&server, "app", json!({ "bound_service_account_names": "app", "bound_service_account_namespaces": "apps", "token_policies": "app" })).await;
+
+    // A legacy secret token (no exp, no aud): logs in; deleting its Secret revokes it.
+    let legacy = kube.create_legacy_token("apps", "app").unwrap();
+    let resp = login(&server, "app", &legacy.token).await;
+    assert_eq!(resp.status, 200, "{}", resp.text);
+    assert_eq!(
+        resp.body["auth"]["metadata"]["service_account_secret_name"],
+        legacy.secret_name
+    );
+    kube.delete_secret("apps", &legacy.secret_name).unwrap();
+    assert_eq!(login(&server, "app", &legacy.token).await.status, 403);
+
+    // ES256 tokens verified locally by ECDSA pem_keys (TestLogin_ECDSA_PEM).
+    let kid = kube.add_key(warden_testkit::kube::Alg::Es256).unwrap();
+    let config = json!({ "kubernetes_host": kube.url(), "kubernetes_ca_cert": kube.ca_pem(), "token_reviewer_jwt": reviewer, "pem_keys": kube.pem_keys() });
+    assert_eq!(
+        server
+            .request("POST", "auth/kubernetes/config", Some(config))
+            .await
+            .status,
+        204
+    );
+    let es = kube
+        .mint(&TokenRequest::new("apps", "app").alg(warden_testkit::kube::Alg::Es256))
+        .unwrap();
+    let resp = login(&server, "app", &es).await;
+    assert_eq!(resp.status, 200, "{} (kid {kid})", resp.text);
+
+    // TestPath_Update: a partial update keeps the other fields; the selector is cleared.
+    let update = json!({ "token_ttl": "30m" });
+    assert!(
+        server
+            .request("POST", "auth/kubernetes/role/app", Some(update))
+            .await
+            .status
+            < 300
+    );
+    let read = server
+        .request("GET", "auth/kubernetes/role/app", None)
+        .await;
+    assert_eq!(
+        read.body["data"]["bound_service_account_names"],
+        json!(["app"])
+    );
+    assert_eq!(read.body["data"]["token_policies"], json!(["app"]));
+    assert_eq!(read.body["data"]["token_ttl"], 1800);
+    assert_eq!(read.body["data"]["token_type"], "default");
+}
+
+#[tokio::test]
+async fn local_ca_and_jwt_matrix() {
+    // TestConfig_LocalCaJWT: which of CA and reviewer JWT come from the pod's files.
+    let Setup {
+        server,
+        kube,
+        reviewer,
+    } = setup().await;
+    let sa_dir = tempfile::tempdir().unwrap();
+    std::fs::write(sa_dir.path().join("ca.crt"), kube.ca_pem()).unwrap();
+    std::fs::write(sa_dir.path().join("token"), &reviewer).unwrap();
+    let options = json!({ "service_account_dir": sa_dir.path().display().to_string() });
+    assert_eq!(
+        server
+            .request(
+                "POST",
+                "sys/auth/pod",
+                Some(json!({ "type": "kubernetes", "options": options }))
+            )
+            .await
+            .status,
+        204
+    );
+    let write_role =
+        json!({ "bound_service_account_names": "app", "bound_service_account_namespaces": "apps" });
+    server
+        .request("POST", "auth/pod/role/app", Some(write_role))
+        .await;
+    let jwt = kube.mint(&TokenRequest::new("apps", "app")).unwrap();
+    let cases = [
+        ("no CA or JWT, default to local", json!({}), true),
+        (
+            "CA set, default to local JWT",
+            json!({ "kubernetes_ca_cert": kube.ca_pem() }),
+            true,
+        ),
+        (
+            "JWT set, default to local CA",
+            json!({ "token_reviewer_jwt": reviewer }),
+            true,
+        ),
+        (
+            "disable local default, CA set",
+            json!({ "kubernetes_ca_cert": kube.ca_pem(), "disable_local_ca_jwt": true }),
+            false,
+        ),
+        (
+            "disable local default, JWT set",
+            json!({ "token_reviewer_jwt": reviewer, "disable_local_ca_jwt": true }),
+            false,
+        ),
+    ];
+    for (label, extra, works) in cases {
+        let mut config = json!({ "kubernetes_host": kube.url() });
+        for (k, v) in extra.as_object().unwrap() {
+            config[k] = v.clone();
+        }
+        let written = server
+            .request("POST", "auth/pod/config", Some(config))
+            .await;
+        assert_eq!(written.status, 204, "{label}: {}", written.text);
+        let resp = server
+            .request_with_token(
+                "POST",
+                "auth/pod/login",
+                Some(json!({ "role": "app", "jwt": jwt })),
+                None,
+            )
+            .await;
+        // Without the local files: "CA set" reviews with the client's JWT (not a reviewer);
+        // "JWT set" has no CA and trusts the system roots, which do not know the stand-in.
+        assert_eq!(resp.status == 200, works, "{label}: {}", resp.text);
+    }
+}
