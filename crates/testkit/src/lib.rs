@@ -2,6 +2,7 @@
 //! real HTTP, the way a client would.
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod kube;
 mod pki;
 mod server;
