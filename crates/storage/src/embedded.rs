@@ -40,6 +40,9 @@ const KIND: &str = "embedded";
 /// The database file inside the directory given to [`EmbeddedBackend::open`].
 pub const FILE_NAME: &str = "warden.redb";
 
+/// The page cache redb may use, in bytes.
+const CACHE_SIZE: usize = 256 * 1024 * 1024;
+
 /// Commit statistics of an [`EmbeddedBackend`] since it was opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct EmbeddedStats {
@@ -86,7 +89,10 @@ impl EmbeddedBackend {
         let path = dir.join(FILE_NAME);
         let file_existed = path.is_file();
 
+        // redb's default page cache is 1 GiB; warden keeps its own hot state in memory, so a
+        // smaller cache keeps the resident size bounded with millions of stored tokens.
         let db = Database::builder()
+            .set_cache_size(CACHE_SIZE)
             .create(&path)
             .map_err(|e| map_redb(e.into()))?;
         // Create the table up front so readers never meet a missing table.

@@ -192,7 +192,11 @@ impl HttpKubeApi {
     /// A client for `host` trusting `ca_pem` (when given) and only it; otherwise the
     /// platform's roots.
     pub(crate) fn new(host: &str, ca_pem: Option<&str>) -> Result<Self, String> {
+        // HTTP/1.1 with a pool of keep-alive connections: concurrent reviews then run in
+        // parallel instead of queueing on one multiplexed HTTP/2 connection.
         let mut builder = reqwest::Client::builder()
+            .http1_only()
+            .pool_max_idle_per_host(256)
             .timeout(API_TIMEOUT)
             .connect_timeout(API_TIMEOUT)
             .pool_idle_timeout(Duration::from_secs(90));
