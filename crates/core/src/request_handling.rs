@@ -1,7 +1,6 @@
 //! One request through the core: route, authenticate, authorize, dispatch, then mint the
 //! token of a login.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use warden_logical::{Operation, Request, Response, TokenEntry};
@@ -273,68 +272,10 @@ fn check_bound_cidrs(token: &TokenEntry, req: &Request) -> Result<(), CoreError>
     if token
         .bound_cidrs
         .iter()
-        .any(|cidr| cidr_contains(cidr, addr))
+        .any(|cidr| warden_logical::matching::cidr_contains(cidr, addr))
     {
         Ok(())
     } else {
         Err(denied())
-    }
-}
-
-/// Whether `addr` lies in `cidr` (`10.0.0.0/8`, `::1/128`, or a bare address).
-pub(crate) fn cidr_contains(cidr: &str, addr: IpAddr) -> bool {
-    let (base, bits) = match cidr.split_once('/') {
-        Some((base, bits)) => (base, bits.parse::<u32>().ok()),
-        None => (cidr, None),
-    };
-    let Ok(base) = base.trim().parse::<IpAddr>() else {
-        return false;
-    };
-    match (base, addr) {
-        (IpAddr::V4(base), IpAddr::V4(addr)) => {
-            let bits = bits.unwrap_or(32).min(32);
-            let mask = if bits == 0 {
-                0
-            } else {
-                u32::MAX << (32 - bits)
-            };
-            u32::from(base) & mask == u32::from(addr) & mask
-        }
-        (IpAddr::V6(base), IpAddr::V6(addr)) => {
-            let bits = bits.unwrap_or(128).min(128);
-            let mask = if bits == 0 {
-                0
-            } else {
-                u128::MAX << (128 - bits)
-            };
-            u128::from(base) & mask == u128::from(addr) & mask
-        }
-        (IpAddr::V4(base), IpAddr::V6(addr)) => addr.to_ipv4_mapped().is_some_and(|mapped| {
-            cidr_contains(
-                &format!("{base}/{}", bits.unwrap_or(32)),
-                IpAddr::V4(mapped),
-            )
-        }),
-        (IpAddr::V6(_), IpAddr::V4(_)) => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cidrs_match_v4_v6_and_mapped_addresses() {
-        let v4: IpAddr = "10.1.2.3".parse().unwrap();
-        assert!(cidr_contains("10.0.0.0/8", v4));
-        assert!(!cidr_contains("10.0.0.0/16", v4));
-        assert!(cidr_contains("10.1.2.3", v4));
-        assert!(cidr_contains("0.0.0.0/0", v4));
-        let v6: IpAddr = "::1".parse().unwrap();
-        assert!(cidr_contains("::1/128", v6));
-        assert!(!cidr_contains("10.0.0.0/8", v6));
-        let mapped: IpAddr = "::ffff:10.1.2.3".parse().unwrap();
-        assert!(cidr_contains("10.0.0.0/8", mapped));
-        assert!(!cidr_contains("garbage", v4));
     }
 }

@@ -15,6 +15,7 @@ mod backend;
 mod denial;
 mod error;
 pub mod framework;
+pub mod matching;
 mod request;
 mod response;
 mod secret;

@@ -83,18 +83,6 @@ fn int(data: &Map, key: &str) -> i64 {
     data.get(key).and_then(Value::as_i64).unwrap_or(0)
 }
 
-fn strings(data: &Map, key: &str) -> Vec<String> {
-    data.get(key)
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn non_negative(value: i64, message: &str) -> Result<u64, LogicalError> {
     u64::try_from(value).map_err(|_| LogicalError::user(message))
 }
@@ -135,10 +123,13 @@ impl TokenParams {
         let sent = |key: &str| input.provided(key);
         // Deprecated fields first; a token_* field sent alongside wins below.
         if !sent("token_policies") && sent("policies") {
-            self.policies = parse_policies(strings(data, "policies"));
+            self.policies = parse_policies(warden_logical::matching::string_list(data, "policies"));
             self.token_policies = self.policies.clone();
         } else if sent("token_policies") {
-            self.token_policies = parse_policies(strings(data, "token_policies"));
+            self.token_policies = parse_policies(warden_logical::matching::string_list(
+                data,
+                "token_policies",
+            ));
             self.policies = if sent("policies") {
                 self.token_policies.clone()
             } else {
@@ -200,7 +191,7 @@ impl TokenParams {
             } else {
                 "bound_cidrs"
             };
-            let cidrs = strings(data, key);
+            let cidrs = warden_logical::matching::string_list(data, key);
             validate_cidrs(&cidrs)?;
             self.bound_cidrs = if sent("bound_cidrs") {
                 cidrs.clone()
@@ -310,43 +301,6 @@ impl TokenParams {
         };
         self.token_bound_cidrs
             .iter()
-            .any(|cidr| cidr_contains(cidr, addr))
-    }
-}
-
-/// Whether `addr` lies in `cidr` (`10.0.0.0/8`, `::1/128`, or a bare address).
-pub fn cidr_contains(cidr: &str, addr: std::net::IpAddr) -> bool {
-    use std::net::IpAddr;
-    let (base, bits) = match cidr.split_once('/') {
-        Some((base, bits)) => (base, bits.parse::<u32>().ok()),
-        None => (cidr, None),
-    };
-    let Ok(base) = base.trim().parse::<IpAddr>() else {
-        return false;
-    };
-    let addr = match addr {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(addr, IpAddr::V4),
-        v4 @ IpAddr::V4(_) => v4,
-    };
-    match (base, addr) {
-        (IpAddr::V4(base), IpAddr::V4(addr)) => {
-            let bits = bits.unwrap_or(32).min(32);
-            let mask = if bits == 0 {
-                0
-            } else {
-                u32::MAX << (32 - bits)
-            };
-            u32::from(base) & mask == u32::from(addr) & mask
-        }
-        (IpAddr::V6(base), IpAddr::V6(addr)) => {
-            let bits = bits.unwrap_or(128).min(128);
-            let mask = if bits == 0 {
-                0
-            } else {
-                u128::MAX << (128 - bits)
-            };
-            u128::from(base) & mask == u128::from(addr) & mask
-        }
-        _ => false,
+            .any(|cidr| warden_logical::matching::cidr_contains(cidr, addr))
     }
 }

@@ -186,18 +186,6 @@ async fn delete(
     Ok(None)
 }
 
-fn strings(data: &Map, key: &str) -> Vec<String> {
-    data.get(key)
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn seconds(data: &Map, key: &str) -> Result<u64, LogicalError> {
     let value = data.get(key).and_then(Value::as_i64).unwrap_or(0);
     u64::try_from(value).map_err(|_| LogicalError::user(format!("'{key}' cannot be negative")))
@@ -230,7 +218,7 @@ async fn write(
         ("allowed_entity_aliases", &mut role.allowed_entity_aliases),
     ] {
         if sent(field) {
-            let values = strings(&input, field);
+            let values = warden_logical::matching::string_list(&input, field);
             *target = if field.ends_with("_aliases") {
                 values
             } else {
@@ -264,7 +252,8 @@ async fn write(
     }
     for (new, old) in [("token_bound_cidrs", "bound_cidrs")] {
         if sent(new) || sent(old) {
-            role.token_bound_cidrs = strings(&input, if sent(new) { new } else { old });
+            role.token_bound_cidrs =
+                warden_logical::matching::string_list(&input, if sent(new) { new } else { old });
         }
     }
     if sent("token_explicit_max_ttl") || sent("explicit_max_ttl") {
@@ -330,31 +319,6 @@ async fn write(
     Ok(None)
 }
 
-/// go-secure-stdlib's `StrListContainsGlob`: `*` matches any run of characters.
-fn glob_contains(patterns: &[String], value: &str) -> bool {
-    patterns.iter().any(|p| glob(p, value))
-}
-
-fn glob(pattern: &str, value: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return pattern == value;
-    }
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !value.starts_with(first) || value.len() < first.len() + last.len() || !value.ends_with(last)
-    {
-        return false;
-    }
-    let mut rest = &value[first.len()..value.len() - last.len()];
-    for middle in &parts[1..parts.len() - 1] {
-        match rest.find(middle) {
-            Some(at) => rest = &rest[at + middle.len()..],
-            None => return false,
-        }
-    }
-    true
-}
-
 /// The policies of a token created against a role with policy rules (Vault's
 /// `resolveTokenPolicies`, role branch). `None` when the role sets no policy rules and the
 /// ordinary rules apply.
@@ -374,7 +338,7 @@ pub(crate) fn role_policies(
     let add_default = !no_default_policy
         && !role.token_no_default_policy
         && !role.disallowed_policies.iter().any(|p| p == "default")
-        && !glob_contains(&role.disallowed_policies_glob, "default");
+        && !warden_logical::matching::go_glob_any(&role.disallowed_policies_glob, "default");
     let mut policies = if requested.is_empty() {
         Vec::new()
     } else {
@@ -388,7 +352,7 @@ pub(crate) fn role_policies(
             let globs = sanitize_policies(&role.allowed_policies_glob, false);
             if let Some(_bad) = policies
                 .iter()
-                .find(|p| !allowed.contains(p) && !glob_contains(&globs, p))
+                .find(|p| !allowed.contains(p) && !warden_logical::matching::go_glob_any(&globs, p))
             {
                 return Some(Err(LogicalError::user(format!(
                     "token policies ({policies:?}) must be subset of the role's allowed policies ({allowed:?}) or glob policies ({globs:?})"
@@ -399,7 +363,8 @@ pub(crate) fn role_policies(
         policies = sanitize_policies(parent_policies, add_default);
     }
     if let Some(bad) = policies.iter().find(|p| {
-        role.disallowed_policies.contains(p) || glob_contains(&role.disallowed_policies_glob, p)
+        role.disallowed_policies.contains(p)
+            || warden_logical::matching::go_glob_any(&role.disallowed_policies_glob, p)
     }) {
         return Some(Err(LogicalError::user(format!(
             "token policy {bad:?} is disallowed by this role"

@@ -166,33 +166,9 @@ fn same_value(a: &Value, b: &Value) -> bool {
     }
 }
 
-/// `ryanuber/go-glob`: `*` matches any run of characters (including `/` and `:`); nothing
-/// else is special.
+/// `ryanuber/go-glob` (see [`warden_logical::matching::go_glob`]).
 pub(crate) fn glob(pattern: &str, subject: &str) -> bool {
-    if pattern.is_empty() {
-        return subject.is_empty();
-    }
-    if pattern == "*" {
-        return true;
-    }
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return pattern == subject;
-    }
-    let leading = pattern.starts_with('*');
-    let trailing = pattern.ends_with('*');
-    let end = parts.len() - 1;
-    let mut rest = subject;
-    for (i, part) in parts.iter().take(end).enumerate() {
-        let Some(idx) = rest.find(part) else {
-            return false;
-        };
-        if i == 0 && !leading && idx != 0 {
-            return false;
-        }
-        rest = &rest[idx + part.len()..];
-    }
-    trailing || rest.ends_with(parts[end])
+    warden_logical::matching::go_glob(pattern, subject)
 }
 
 #[cfg(test)]

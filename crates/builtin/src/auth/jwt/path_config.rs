@@ -184,18 +184,6 @@ fn string(data: &Map, key: &str) -> String {
         .to_owned()
 }
 
-fn strings(data: &Map, key: &str) -> Vec<String> {
-    data.get(key)
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// certutil's `ParsePublicKeyPEM` as warden's strict layer does it.
 pub(crate) fn parse_public_key(pem: &str) -> Result<PublicKey, String> {
     PublicKey::from_pem(pem).map_err(|err| match err {
@@ -228,7 +216,7 @@ async fn write(
         oidc_client_id: string(&input, "oidc_client_id"),
         oidc_client_secret: SecretString::new(string(&input, "oidc_client_secret")),
         oidc_response_mode: string(&input, "oidc_response_mode"),
-        oidc_response_types: strings(&input, "oidc_response_types"),
+        oidc_response_types: warden_logical::matching::string_list(&input, "oidc_response_types"),
         jwks_url: string(&input, "jwks_url"),
         jwks_ca_pem: string(&input, "jwks_ca_pem"),
         jwks_pairs: input
@@ -236,8 +224,11 @@ async fn write(
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default(),
-        jwt_validation_pubkeys: strings(&input, "jwt_validation_pubkeys"),
-        jwt_supported_algs: strings(&input, "jwt_supported_algs"),
+        jwt_validation_pubkeys: warden_logical::matching::string_list(
+            &input,
+            "jwt_validation_pubkeys",
+        ),
+        jwt_supported_algs: warden_logical::matching::string_list(&input, "jwt_supported_algs"),
         bound_issuer: string(&input, "bound_issuer"),
         default_role: string(&input, "default_role"),
         provider_config: input
@@ -246,7 +237,7 @@ async fn write(
             .cloned()
             .unwrap_or_default(),
         namespace_in_state: true,
-        unsupported_critical_cert_extensions: strings(
+        unsupported_critical_cert_extensions: warden_logical::matching::string_list(
             &input,
             "unsupported_critical_cert_extensions",
         ),

@@ -245,18 +245,6 @@ fn string(data: &Map, key: &str) -> String {
         .to_owned()
 }
 
-fn strings(data: &Map, key: &str) -> Vec<String> {
-    data.get(key)
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn int(data: &Map, key: &str) -> i64 {
     data.get(key).and_then(Value::as_i64).unwrap_or(0)
 }
@@ -353,7 +341,10 @@ async fn write(
         role.clock_skew_leeway = int(&input, "clock_skew_leeway");
     }
     if sent("bound_audiences") {
-        role.bound_audiences = Some(strings(&input, "bound_audiences"));
+        role.bound_audiences = Some(warden_logical::matching::string_list(
+            &input,
+            "bound_audiences",
+        ));
     }
     if sent("bound_subject") {
         role.bound_subject = string(&input, "bound_subject");
@@ -415,10 +406,13 @@ async fn write(
         role.groups_claim = string(&input, "groups_claim");
     }
     if sent("oidc_scopes") {
-        role.oidc_scopes = Some(strings(&input, "oidc_scopes"));
+        role.oidc_scopes = Some(warden_logical::matching::string_list(&input, "oidc_scopes"));
     }
     if sent("allowed_redirect_uris") {
-        role.allowed_redirect_uris = Some(strings(&input, "allowed_redirect_uris"));
+        role.allowed_redirect_uris = Some(warden_logical::matching::string_list(
+            &input,
+            "allowed_redirect_uris",
+        ));
     }
     let no_redirects = role
         .allowed_redirect_uris

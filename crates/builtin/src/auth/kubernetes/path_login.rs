@@ -50,32 +50,8 @@ fn denied() -> LogicalError {
     LogicalError::coded(403, "permission denied")
 }
 
-/// go-glob: `*` matches any run of characters, anywhere; nothing else is special.
-pub(crate) fn glob_match(pattern: &str, value: &str) -> bool {
-    if pattern == "*" {
-        return true;
-    }
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return pattern == value;
-    }
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !value.starts_with(first) || value.len() < first.len() + last.len() || !value.ends_with(last)
-    {
-        return false;
-    }
-    let mut rest = &value[first.len()..value.len() - last.len()];
-    for middle in &parts[1..parts.len() - 1] {
-        match rest.find(middle) {
-            Some(at) => rest = &rest[at + middle.len()..],
-            None => return false,
-        }
-    }
-    true
-}
-
 fn matches_any(patterns: &[String], value: &str) -> bool {
-    patterns.iter().any(|p| glob_match(p, value))
+    warden_logical::matching::go_glob_any(patterns, value)
 }
 
 async fn login(
@@ -372,22 +348,4 @@ pub(super) async fn renew(
         auth: Some(auth),
         ..Response::default()
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::glob_match;
-
-    #[test]
-    fn globs_are_go_globs() {
-        assert!(glob_match("*", ""));
-        assert!(glob_match("vault-*", "vault-auth"));
-        assert!(glob_match("def*", "default"));
-        assert!(glob_match("*-svc", "app-svc"));
-        assert!(glob_match("a*b*c", "axxbyyc"));
-        assert!(!glob_match("a*b*c", "axxc"));
-        assert!(!glob_match("vault-*", "vault"));
-        assert!(glob_match("exact", "exact"));
-        assert!(!glob_match("exact", "exactly"));
-    }
 }

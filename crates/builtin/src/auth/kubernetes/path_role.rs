@@ -137,18 +137,6 @@ async fn delete(
     Ok(None)
 }
 
-fn strings(data: &Map, key: &str) -> Vec<String> {
-    data.get(key)
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Only `matchLabels` of a Kubernetes `LabelSelector` is supported, in JSON or YAML.
 pub(crate) fn parse_selector(raw: &str) -> Option<BTreeMap<String, String>> {
     let value: Value = serde_json::from_str(raw)
@@ -232,7 +220,8 @@ async fn write(
     }
 
     if input.provided("bound_service_account_names") {
-        role.bound_service_account_names = strings(&input, "bound_service_account_names");
+        role.bound_service_account_names =
+            warden_logical::matching::string_list(&input, "bound_service_account_names");
     }
     if role.bound_service_account_names.is_empty() {
         return Err(LogicalError::user(
@@ -245,7 +234,8 @@ async fn write(
         return Err(LogicalError::user("can not mix \"*\" with values"));
     }
     if input.provided("bound_service_account_namespaces") {
-        role.bound_service_account_namespaces = strings(&input, "bound_service_account_namespaces");
+        role.bound_service_account_namespaces =
+            warden_logical::matching::string_list(&input, "bound_service_account_namespaces");
     }
     // Vault reads the selector with data.Get: an update that omits it clears it.
     role.bound_service_account_namespace_selector = input
