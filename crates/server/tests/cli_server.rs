@@ -11,6 +11,18 @@ use std::time::{Duration, Instant};
 
 const WARDEN: &str = env!("CARGO_BIN_EXE_warden");
 
+/// Kills the server child if the test fails before it shuts the server down itself.
+struct ChildGuard(std::process::Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 #[test]
 fn version_in_both_spellings() {
     for args in [&["version"][..], &["-version"], &["--version"]] {
@@ -63,20 +75,22 @@ fn a_bad_config_exits_64_with_a_clear_message() {
 #[test]
 fn dev_server_prints_vaults_notice_serves_and_stores_the_token() {
     let home = tempfile::tempdir().unwrap();
-    let mut child = Command::new(WARDEN)
-        .args([
-            "server",
-            "-dev",
-            "-dev-listen-address=127.0.0.1:0",
-            "-dev-root-token-id=root",
-        ])
-        .env("HOME", home.path())
-        .env_remove("VAULT_TOKEN_PATH")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
+    let mut child = ChildGuard(
+        Command::new(WARDEN)
+            .args([
+                "server",
+                "-dev",
+                "-dev-listen-address=127.0.0.1:0",
+                "-dev-root-token-id=root",
+            ])
+            .env("HOME", home.path())
+            .env_remove("VAULT_TOKEN_PATH")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut addr = None;
@@ -130,7 +144,7 @@ fn dev_server_prints_vaults_notice_serves_and_stores_the_token() {
     assert_eq!(stored, "root");
 
     // SIGTERM shuts the server down cleanly.
-    let pid = child.id().to_string();
+    let pid = child.0.id().to_string();
     assert!(
         Command::new("kill")
             .args(["-TERM", &pid])
@@ -138,6 +152,6 @@ fn dev_server_prints_vaults_notice_serves_and_stores_the_token() {
             .unwrap()
             .success()
     );
-    let status = child.wait().unwrap();
+    let status = child.0.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }
