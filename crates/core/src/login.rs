@@ -96,7 +96,7 @@ impl Core {
         let policies = sanitize_policies(&all, false);
 
         let token_type = login_token_type(&route.entry.config.token_type, auth.token_type);
-        let system = self.mount_ttls(route);
+        let system = self.mount_ttls(&route.entry.config);
         let ttl = calculate_ttl(
             &TtlInputs {
                 mount_default: system.0,
@@ -156,20 +156,6 @@ impl Core {
         auth.lease.renewable = record.lease.as_ref().is_some_and(|lease| lease.renewable);
         auth.orphan = true;
         Ok(ttl.warnings)
-    }
-
-    /// The default and maximum lease TTL in force for a mount.
-    pub(crate) fn mount_ttls(&self, route: &Route) -> (Duration, Duration) {
-        let system_max = self.config.max_lease_ttl;
-        let max = match route.entry.config.max_lease_ttl {
-            0 => system_max,
-            secs => Duration::from_secs(secs),
-        };
-        let default = match route.entry.config.default_lease_ttl {
-            0 => self.config.default_lease_ttl,
-            secs => Duration::from_secs(secs),
-        };
-        (default.min(max), max)
     }
 }
 

@@ -223,6 +223,11 @@ impl MountEntry {
     }
 }
 
+/// Vault's `sanitizePath`: no leading slash, exactly one trailing slash.
+pub(crate) fn sanitize_path(path: &str) -> String {
+    with_trailing_slash(path.trim_start_matches('/'))
+}
+
 /// Appends `/` unless the path already ends in one.
 pub(crate) fn with_trailing_slash(path: &str) -> String {
     if path.ends_with('/') {

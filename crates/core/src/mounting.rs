@@ -11,7 +11,7 @@ use warden_logical::{BackendConfig, LogicalBackend, LogicalError, MountInfo, Sys
 
 use crate::cubbyhole::{self, CUBBYHOLE_PREFIX};
 use crate::lifecycle::{Active, Core};
-use crate::mount::{self, MountEntry, MountTable, with_trailing_slash};
+use crate::mount::{self, MountConfig, MountEntry, MountTable, sanitize_path};
 use crate::router::Route;
 use crate::view::BarrierView;
 use crate::{CoreError, identity, sys, token_backend};
@@ -30,52 +30,46 @@ struct MountSystemView {
 }
 
 impl MountSystemView {
-    fn entry_ttls(&self) -> (Duration, Duration, Duration, Duration) {
+    /// The mount's default and maximum lease TTLs, read at the time of the call.
+    fn ttls(&self) -> (Duration, Duration) {
         let Some(core) = self.core.upgrade() else {
-            return (
-                Duration::ZERO,
-                Duration::ZERO,
-                Duration::ZERO,
-                Duration::ZERO,
-            );
+            return (Duration::ZERO, Duration::ZERO);
         };
-        let system = (core.config.default_lease_ttl, core.config.max_lease_ttl);
-        let mounted = core
+        match core
             .active_state()
             .and_then(|active| active.router.get(&self.route_path))
-            .map(|route| {
-                (
-                    Duration::from_secs(route.entry.config.default_lease_ttl),
-                    Duration::from_secs(route.entry.config.max_lease_ttl),
-                )
-            })
-            .unwrap_or_default();
-        (system.0, system.1, mounted.0, mounted.1)
+        {
+            Some(route) => core.mount_ttls(&route.entry.config),
+            None => core.mount_ttls(&MountConfig::default()),
+        }
     }
 }
 
 impl SystemView for MountSystemView {
     fn default_lease_ttl(&self) -> Duration {
-        let (system_default, _, mount_default, _) = self.entry_ttls();
-        let default = if mount_default.is_zero() {
-            system_default
-        } else {
-            mount_default
-        };
-        default.min(self.max_lease_ttl())
+        self.ttls().0
     }
 
     fn max_lease_ttl(&self) -> Duration {
-        let (_, system_max, _, mount_max) = self.entry_ttls();
-        if mount_max.is_zero() {
-            system_max
-        } else {
-            mount_max
-        }
+        self.ttls().1
     }
 }
 
 impl Core {
+    /// The default and maximum lease TTL in force for a mount: its tuned values, else the
+    /// system's, the default never above the maximum.
+    pub(crate) fn mount_ttls(&self, config: &MountConfig) -> (Duration, Duration) {
+        let max = match config.max_lease_ttl {
+            0 => self.config.max_lease_ttl,
+            secs => Duration::from_secs(secs),
+        };
+        let default = match config.default_lease_ttl {
+            0 => self.config.default_lease_ttl,
+            secs => Duration::from_secs(secs),
+        };
+        (default.min(max), max)
+    }
+
     /// Creates the backend for a mount entry.
     async fn build_backend(
         &self,
@@ -171,7 +165,7 @@ impl Core {
     /// Enables a secrets engine or auth method. `entry.path` is relative to its table.
     pub async fn enable_mount(&self, mut entry: MountEntry) -> Result<(), CoreError> {
         let active = self.require_active()?;
-        entry.path = with_trailing_slash(entry.path.trim_start_matches('/'));
+        entry.path = sanitize_path(&entry.path);
         if entry.path == "/" {
             return Err(CoreError::User("backend path must be specified".into()));
         }
@@ -230,7 +224,7 @@ impl Core {
     /// Disabling a path where nothing is mounted succeeds, as in Vault.
     pub async fn disable_mount(&self, table: MountTable, path: &str) -> Result<(), CoreError> {
         let active = self.require_active()?;
-        let path = with_trailing_slash(path.trim_start_matches('/'));
+        let path = sanitize_path(path);
         match table {
             MountTable::Secrets if PROTECTED_SECRET_PATHS.iter().any(|p| path.starts_with(p)) => {
                 return Err(CoreError::User(format!("cannot unmount {path:?}")));

@@ -35,7 +35,7 @@ impl Core {
             .router
             .matching(&record.entry.path)
             .ok_or_else(|| CoreError::User("lease not found".into()))?;
-        let (mount_default, mount_max) = self.mount_ttls(&route);
+        let (mount_default, mount_max) = self.mount_ttls(&route.entry.config);
         let (backend_ttl, backend_max, period) = if record.entry.path.starts_with("auth/token/") {
             (
                 Duration::from_secs(record.entry.ttl.max(lease.backend_ttl)),

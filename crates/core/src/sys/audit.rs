@@ -126,16 +126,6 @@ struct HashInput {
     input: String,
 }
 
-/// Vault's `sanitizePath`: no leading slash, one trailing slash.
-fn sanitize(path: &str) -> String {
-    let trimmed = path.trim_start_matches('/');
-    if trimmed.ends_with('/') {
-        trimmed.to_owned()
-    } else {
-        format!("{trimmed}/")
-    }
-}
-
 async fn hash(
     sys: Arc<SysBackend>,
     _req: Request,
@@ -146,7 +136,7 @@ async fn hash(
     }
     let hash = active(&sys)?
         .audit
-        .hash(&sanitize(&input.path), &input.input)
+        .hash(&crate::mount::sanitize_path(&input.path), &input.input)
         .map_err(to_logical)?;
     let mut data = Map::new();
     data.insert("hash".into(), json!(hash));

@@ -11,7 +11,7 @@ use warden_logical::framework::{
 use warden_logical::{LogicalError, Map, Operation, Request, Response};
 
 use super::{SysBackend, to_logical};
-use crate::mount::{MountConfig, MountEntry, MountTable};
+use crate::mount::{MountConfig, MountEntry, MountTable, sanitize_path};
 
 pub(super) fn paths(state: &Arc<SysBackend>) -> Vec<Path> {
     let path_field = || Field::new("path", FieldType::String).description("The mount path.");
@@ -120,22 +120,12 @@ struct MountPath {
     path: String,
 }
 
-/// Vault's `sanitizePath`: no leading slash, one trailing slash.
-fn sanitize(path: &str) -> String {
-    let trimmed = path.trim_start_matches('/');
-    if trimmed.ends_with('/') {
-        trimmed.to_owned()
-    } else {
-        format!("{trimmed}/")
-    }
-}
-
 async fn read_mount(
     sys: &SysBackend,
     table: MountTable,
     path: &str,
 ) -> Result<Option<Response>, LogicalError> {
-    let path = sanitize(path);
+    let path = sanitize_path(path);
     let entry = sys
         .core()?
         .mount_entries(table)
@@ -325,7 +315,7 @@ async fn enable(
     }
     let system_max = core.config.max_lease_ttl.as_secs();
     let config = mount_config(&input.config, table, system_max)?;
-    let mut entry = MountEntry::new(table, &sanitize(&input.path), &mount_type);
+    let mut entry = MountEntry::new(table, &sanitize_path(&input.path), &mount_type);
     entry.description = input.description;
     entry.config = config;
     entry.options = options;
@@ -358,7 +348,7 @@ async fn disable_secret(
     input: MountPath,
 ) -> Result<Option<Response>, LogicalError> {
     let core = sys.core()?;
-    core.disable_mount(MountTable::Secrets, &sanitize(&input.path))
+    core.disable_mount(MountTable::Secrets, &sanitize_path(&input.path))
         .await
         .map_err(to_logical)?;
     Ok(None)
@@ -370,7 +360,7 @@ async fn disable_auth(
     input: MountPath,
 ) -> Result<Option<Response>, LogicalError> {
     let core = sys.core()?;
-    core.disable_mount(MountTable::Auth, &sanitize(&input.path))
+    core.disable_mount(MountTable::Auth, &sanitize_path(&input.path))
         .await
         .map_err(to_logical)?;
     Ok(None)
@@ -386,7 +376,7 @@ fn object(value: Value) -> Map {
 /// Finds the entry a tune path names: `sys/mounts/auth/x/tune` tunes an auth method too.
 fn tune_target(sys: &SysBackend, route_path: &str) -> Result<MountEntry, LogicalError> {
     let core = sys.core()?;
-    let route_path = sanitize(route_path);
+    let route_path = sanitize_path(route_path);
     let table = if route_path.starts_with("auth/") {
         MountTable::Auth
     } else {
@@ -404,22 +394,11 @@ fn tune_target(sys: &SysBackend, route_path: &str) -> Result<MountEntry, Logical
 fn tune_read(sys: &SysBackend, route_path: &str) -> Result<Option<Response>, LogicalError> {
     let core = sys.core()?;
     let entry = tune_target(sys, route_path)?;
-    let system_default = core.config.default_lease_ttl.as_secs();
-    let system_max = core.config.max_lease_ttl.as_secs();
-    let max = if entry.config.max_lease_ttl == 0 {
-        system_max
-    } else {
-        entry.config.max_lease_ttl
-    };
-    let default = if entry.config.default_lease_ttl == 0 {
-        system_default
-    } else {
-        entry.config.default_lease_ttl
-    };
+    let (default, max) = core.mount_ttls(&entry.config);
     let mut data = Map::new();
     data.insert("description".into(), json!(entry.description));
-    data.insert("default_lease_ttl".into(), json!(default.min(max)));
-    data.insert("max_lease_ttl".into(), json!(max));
+    data.insert("default_lease_ttl".into(), json!(default.as_secs()));
+    data.insert("max_lease_ttl".into(), json!(max.as_secs()));
     data.insert("force_no_cache".into(), json!(entry.config.force_no_cache));
     if entry.table == MountTable::Auth {
         let token_type = if entry.config.token_type.is_empty() {

@@ -91,12 +91,7 @@ async fn read_mount(
     input: MountPath,
 ) -> Result<Option<Response>, LogicalError> {
     let core = sys.core()?;
-    let path = input.path.trim_start_matches('/');
-    let path = if path.ends_with('/') {
-        path.to_owned()
-    } else {
-        format!("{path}/")
-    };
+    let path = crate::mount::sanitize_path(&input.path);
     let denied = || {
         LogicalError::coded(
             403,

@@ -309,7 +309,7 @@ async fn create(
         .router
         .get("auth/token/")
         .ok_or(LogicalError::UnsupportedPath)?;
-    let (mount_default, mount_max) = core.mount_ttls(&route);
+    let (mount_default, mount_max) = core.mount_ttls(&route.entry.config);
     let mut ttl = ttl_raw;
     if period > 0 || ttl > 0 || !wants_root {
         let outcome = calculate_ttl(
