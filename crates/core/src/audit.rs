@@ -444,6 +444,7 @@ impl AuditBroker {
             Ok(())
         } else {
             tracing::error!("no audit backend succeeded in logging the {what}");
+            metrics::counter!("warden_audit_failures_total").increment(1);
             Err(CoreError::AuditFailed)
         }
     }

@@ -12,6 +12,7 @@
 //! or mount scan newest first.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -78,8 +79,9 @@ pub(crate) struct DenialStore {
 
 impl DenialStore {
     /// A sink for one login request on the mount `entry`.
-    pub(crate) fn sink(self: &Arc<Self>, req: &Request, entry: &MountEntry) -> Arc<dyn DenialSink> {
+    pub(crate) fn sink(self: &Arc<Self>, req: &Request, entry: &MountEntry) -> Arc<RequestSink> {
         Arc::new(RequestSink {
+            recorded: AtomicBool::new(false),
             store: Arc::clone(self),
             request_id: req.id.clone(),
             mount_path: entry.route_path(),
@@ -141,6 +143,8 @@ fn prune(records: &mut VecDeque<Arc<Record>>, now: SystemTime) {
 /// The sink of one login request.
 #[derive(Debug)]
 pub(crate) struct RequestSink {
+    /// Whether the auth method recorded a denial (the login's outcome is then `denied`).
+    recorded: AtomicBool,
     store: Arc<DenialStore>,
     request_id: String,
     mount_path: String,
@@ -151,6 +155,14 @@ pub(crate) struct RequestSink {
 
 impl DenialSink for RequestSink {
     fn record(&self, mut denial: Denial) {
+        self.recorded.store(true, Ordering::Relaxed);
+        metrics::counter!(
+            "warden_login_denials_total",
+            "mount" => self.mount_path.clone(),
+            "mount_type" => self.mount_type.clone(),
+            "cause" => denial.check,
+        )
+        .increment(1);
         scrub_denial(&mut denial);
         tracing::debug!(
             request_id = %self.request_id,
@@ -170,6 +182,47 @@ impl DenialSink for RequestSink {
             remote_address: self.remote_address.clone(),
             denial,
         });
+    }
+}
+
+/// Counts one login attempt in `warden_logins_total` when dropped: `success` once
+/// [`LoginWatch::succeeded`] was called, `denied` if the auth method recorded a denial,
+/// else `failed` (bad input, an internal error, or a request cut short).
+#[derive(Debug)]
+pub(crate) struct LoginWatch {
+    sink: Arc<RequestSink>,
+    success: bool,
+}
+
+impl LoginWatch {
+    pub(crate) fn new(sink: Arc<RequestSink>) -> Self {
+        Self {
+            sink,
+            success: false,
+        }
+    }
+
+    pub(crate) fn succeeded(&mut self) {
+        self.success = true;
+    }
+}
+
+impl Drop for LoginWatch {
+    fn drop(&mut self) {
+        let outcome = if self.success {
+            "success"
+        } else if self.sink.recorded.load(Ordering::Relaxed) {
+            "denied"
+        } else {
+            "failed"
+        };
+        metrics::counter!(
+            "warden_logins_total",
+            "mount" => self.sink.mount_path.clone(),
+            "mount_type" => self.sink.mount_type.clone(),
+            "outcome" => outcome,
+        )
+        .increment(1);
     }
 }
 

@@ -24,6 +24,7 @@ mod request_handling;
 pub mod router;
 pub mod seal;
 mod sys;
+pub mod telemetry;
 mod token_backend;
 pub mod token_store;
 pub mod ttl;
@@ -38,3 +39,4 @@ pub use lifecycle::{
 };
 pub use mount::{MountConfig, MountEntry, MountTable};
 pub use request_handling::Handled;
+pub use telemetry::{DEFAULT_USAGE_GAUGE_PERIOD, MetricsFormat};

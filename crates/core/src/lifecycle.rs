@@ -35,6 +35,11 @@ pub struct CoreConfig {
     pub expiry_sweep_interval: Duration,
     /// Audit settings (directories API-enabled devices may not write into).
     pub audit: AuditConfig,
+    /// How often the live-token and lease gauges are recounted (`telemetry {
+    /// usage_gauge_period }`).
+    pub usage_gauge_period: Duration,
+    /// Whether `sys/metrics` renders the Prometheus format (`prometheus_retention_time` ≠ 0).
+    pub prometheus_enabled: bool,
 }
 
 impl Default for CoreConfig {
@@ -45,6 +50,8 @@ impl Default for CoreConfig {
             cluster_name: None,
             expiry_sweep_interval: Duration::from_secs(1),
             audit: AuditConfig::default(),
+            usage_gauge_period: crate::telemetry::DEFAULT_USAGE_GAUGE_PERIOD,
+            prometheus_enabled: true,
         }
     }
 }
@@ -108,11 +115,12 @@ impl CoreBuilder {
 
     /// Builds the core, sealed.
     pub fn build(self) -> Arc<Core> {
-        let barrier = Arc::new(Barrier::new(Arc::clone(&self.physical)));
+        let physical = crate::telemetry::MeteredBackend::wrap(self.physical);
+        let barrier = Arc::new(Barrier::new(Arc::clone(&physical)));
         let seal = Seal::new(Arc::clone(&barrier));
         Arc::new_cyclic(|this| Core {
             this: this.clone(),
-            physical: self.physical,
+            physical,
             barrier,
             seal,
             config: self.config,
@@ -149,12 +157,14 @@ impl Active {
     }
 
     /// Starts the one background task that revokes expired tokens, reading the expiry
-    /// index in time order (no timer per lease).
-    fn start_sweeper(self: &Arc<Self>, interval: Duration) {
+    /// index in time order (no timer per lease); it also keeps the metrics current (usage
+    /// gauges every `usage_period`, histogram upkeep on every tick).
+    fn start_sweeper(self: &Arc<Self>, interval: Duration, usage_period: Duration) {
         let weak = Arc::downgrade(self);
         let task = tokio::spawn(async move {
             let mut ticker = tokio::time::interval(interval);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut usage = crate::telemetry::UsageGauges::new(usage_period);
             loop {
                 ticker.tick().await;
                 let Some(active) = weak.upgrade() else { break };
@@ -164,6 +174,8 @@ impl Active {
                     Ok(count) => tracing::debug!(count, "revoked expired tokens"),
                     Err(err) => tracing::warn!(error = %err, "expiry sweep failed"),
                 }
+                usage.tick(&active.token_store).await;
+                crate::telemetry::upkeep();
             }
         });
         *self.sweeper.lock().unwrap_or_else(PoisonError::into_inner) = Some(task);
@@ -431,7 +443,10 @@ impl Core {
         });
         mounting::setup_mounts(self, &active).await?;
         active.audit.setup().await?;
-        active.start_sweeper(self.config.expiry_sweep_interval);
+        active.start_sweeper(
+            self.config.expiry_sweep_interval,
+            self.config.usage_gauge_period,
+        );
         *self.active.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&active));
         tracing::info!("vault is unsealed");
         Ok(active)

@@ -7,6 +7,7 @@ use warden_logical::{Operation, Request, Response, TokenEntry};
 
 use crate::CoreError;
 use crate::audit::AuditInput;
+use crate::explain::LoginWatch;
 use crate::lifecycle::{Active, Core};
 use crate::mount::MountTable;
 use crate::router::Route;
@@ -79,8 +80,11 @@ impl Core {
             });
         };
         let login = unauthenticated && route.entry.table == MountTable::Auth;
+        let mut login_watch = None;
         if login {
-            req.denials = Some(self.explain.sink(&req, &route.entry));
+            let sink = self.explain.sink(&req, &route.entry);
+            login_watch = Some(LoginWatch::new(Arc::clone(&sink)));
+            req.denials = Some(sink);
         }
 
         let full_path = std::mem::replace(&mut req.path, relative);
@@ -130,6 +134,9 @@ impl Core {
                 .await;
             resp.warnings
                 .extend(minted.map_err(|err| as_login_error(err, login))?);
+            if let Some(watch) = login_watch.as_mut() {
+                watch.succeeded();
+            }
         }
         let mount_type = route.entry.mount_type.clone();
         if let Some(ttl) = wrap_ttl

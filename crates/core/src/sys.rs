@@ -5,6 +5,7 @@
 mod audit;
 mod explain;
 mod leases;
+mod metrics;
 mod mounts;
 mod policies;
 mod ui_mounts;
@@ -88,6 +89,7 @@ pub(crate) fn backend(core: Weak<Core>) -> Result<Arc<dyn LogicalBackend>, Logic
         .chain(leases::paths(&state))
         .chain(explain::paths(&state))
         .chain(audit::paths(&state))
+        .chain(metrics::paths(&state))
     {
         builder = builder.path(path);
     }

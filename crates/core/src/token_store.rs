@@ -134,6 +134,21 @@ impl TokenStore {
         &self.view
     }
 
+    /// How many service tokens are stored and how many entries the expiry index holds (for
+    /// the usage gauges; index entries of renewed tokens count until the sweep drops them).
+    pub(crate) async fn count_live(&self) -> Result<(usize, usize), CoreError> {
+        let tokens = self.view.list("token/id/").await?.len();
+        let mut leases = 0;
+        for bucket in self.view.list("expire/time/").await? {
+            leases += self
+                .view
+                .list(&format!("expire/time/{bucket}"))
+                .await?
+                .len();
+        }
+        Ok((tokens, leases))
+    }
+
     /// Loads a stored record by salted id, whatever its state.
     pub(crate) async fn load_salted(&self, salted: &str) -> Result<Option<TokenRecord>, CoreError> {
         Ok(self

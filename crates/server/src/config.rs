@@ -12,6 +12,7 @@ mod duration;
 mod listener;
 mod source;
 mod storage;
+mod telemetry;
 #[cfg(test)]
 mod tests;
 
@@ -26,6 +27,7 @@ pub use listener::{
     ListenerConfig, ListenerTls, TlsVersion,
 };
 pub use storage::{StorageConfig, StorageKind};
+pub use telemetry::TelemetryConfig;
 
 /// Vault's default and maximum lease TTL: 768h (32 days).
 pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(768 * 3600);
@@ -142,6 +144,8 @@ pub struct Config {
     pub disable_cache: bool,
     /// `plugin_directory`: accepted; warden runs no external plugins.
     pub plugin_directory: Option<PathBuf>,
+    /// The `telemetry` stanza.
+    pub telemetry: TelemetryConfig,
     /// Everything that was accepted but is unknown, unsupported or has no effect, one line each.
     pub warnings: Vec<String>,
 }
@@ -264,7 +268,6 @@ const IGNORED_TOP_LEVEL: &[&str] = &[
     "raw_storage_endpoint",
     "reporting",
     "service_registration",
-    "telemetry",
     "user_lockout",
 ];
 
@@ -325,6 +328,7 @@ impl Config {
             pid_file: None,
             disable_cache: false,
             plugin_directory: None,
+            telemetry: TelemetryConfig::default(),
             warnings: Vec::new(),
         }
     }
@@ -403,6 +407,7 @@ fn from_tree(tree: Map<String, Value>) -> Result<Config, Invalid> {
         );
     }
 
+    let telemetry = telemetry::parse(&tree, &mut warnings)?;
     let listeners = listener::parse_all(
         tree.get("listener"),
         default_max_request_duration,
@@ -426,7 +431,8 @@ fn from_tree(tree: Map<String, Value>) -> Result<Config, Invalid> {
             | "ui"
             | "pid_file"
             | "disable_cache"
-            | "plugin_directory" => {}
+            | "plugin_directory"
+            | "telemetry" => {}
             "seal" => warnings.push(
                 "\"seal\" is not supported: warden seals with Shamir unseal keys; the seal stanza \
                  is ignored"
@@ -456,6 +462,7 @@ fn from_tree(tree: Map<String, Value>) -> Result<Config, Invalid> {
         pid_file,
         disable_cache,
         plugin_directory,
+        telemetry,
         warnings,
     })
 }

@@ -4,13 +4,14 @@
 //! Vault also serves outside its router.
 
 mod listener;
+mod metrics_layer;
 mod request;
 mod respond;
 mod sys_raw;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use http::{HeaderValue, Response, StatusCode, header};
@@ -44,6 +45,8 @@ pub struct ApiState {
     pub core: Arc<Core>,
     /// This listener's limits.
     pub limits: Limits,
+    /// `telemetry { unauthenticated_metrics_access }`: `sys/metrics` needs no token.
+    pub unauthenticated_metrics: bool,
 }
 
 /// The client's address, attached to each request by the listener.
@@ -60,22 +63,35 @@ async fn handle(
     axum::extract::State(state): axum::extract::State<ApiState>,
     request: axum::extract::Request,
 ) -> Response<Body> {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request
+        .uri()
+        .path()
+        .strip_prefix("/v1/")
+        .map(request::decode_path);
     let duration = state.limits.max_request_duration;
-    let mut response = match tokio::time::timeout(duration, dispatch(&state, request)).await {
+    let served = dispatch(&state, path.clone(), request);
+    let mut response = match tokio::time::timeout(duration, served).await {
         Ok(response) => response,
         Err(_) => respond::error(&CoreError::internal("context deadline exceeded")),
     };
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let route = path.map_or_else(|| "other".to_owned(), |p| state.core.route_label(&p));
+    metrics_layer::record(&method, route, response.status(), started);
     response
 }
 
-async fn dispatch(state: &ApiState, request: axum::extract::Request) -> Response<Body> {
-    let Some(path) = request.uri().path().strip_prefix("/v1/").map(str::to_owned) else {
+async fn dispatch(
+    state: &ApiState,
+    path: Option<String>,
+    request: axum::extract::Request,
+) -> Response<Body> {
+    let Some(path) = path else {
         return respond::empty_error(StatusCode::NOT_FOUND);
     };
-    let path = request::decode_path(&path);
     if let Err(err) = request::check_namespace(request.headers()) {
         return respond::error(&err);
     }

@@ -84,6 +84,8 @@ pub fn build_core(config: &Config, physical: Arc<dyn Backend>) -> Arc<Core> {
             },
             allow_prefix: false,
         },
+        usage_gauge_period: config.telemetry.usage_gauge_period,
+        prometheus_enabled: config.telemetry.prometheus_enabled,
         ..CoreConfig::default()
     });
     for (name, factory) in warden_builtin::secrets_engines() {
@@ -140,6 +142,7 @@ pub async fn bind_listeners(
                 max_request_size: listener.max_request_size,
                 max_request_duration: listener.max_request_duration,
             },
+            unauthenticated_metrics: listener.unauthenticated_metrics_access,
         };
         let handle = http::serve_listener(
             tcp,

@@ -9,19 +9,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use warden_testkit::ChildGuard;
+
 const WARDEN: &str = env!("CARGO_BIN_EXE_warden");
-
-/// Kills the server child if the test fails before it shuts the server down itself.
-struct ChildGuard(std::process::Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        if matches!(self.0.try_wait(), Ok(None)) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
 
 #[test]
 fn version_in_both_spellings() {

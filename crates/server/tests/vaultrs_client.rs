@@ -22,7 +22,7 @@ use vaultrs::error::ClientError;
 use vaultrs::sys::ServerStatus;
 use vaultrs::{auth, kv2, sys, token};
 use warden_testkit::TestServer;
-use warden_testkit::kube::{KubeOptions, KubeStandIn, TokenRequest};
+use warden_testkit::kube::{KubeStandIn, TokenRequest};
 
 /// A vaultrs client for `server`, sending `token` (empty for none).
 fn client(server: &TestServer, token: &str) -> VaultClient {
@@ -58,14 +58,7 @@ fn api_error<T: Debug>(result: Result<T, ClientError>) -> (u16, Vec<String>) {
 
 /// A cluster with a reviewer allowed TokenReviews and an `app` service account in `apps`.
 async fn cluster() -> (KubeStandIn, String) {
-    let kube = KubeStandIn::start(KubeOptions::default()).await.unwrap();
-    kube.create_namespace("warden", &[]).unwrap();
-    kube.create_namespace("apps", &[]).unwrap();
-    kube.create_service_account("warden", "reviewer").unwrap();
-    kube.grant_auth_delegator("warden", "reviewer").unwrap();
-    kube.create_service_account("apps", "app").unwrap();
-    let reviewer = kube.mint(&TokenRequest::new("warden", "reviewer")).unwrap();
-    (kube, reviewer)
+    KubeStandIn::with_reviewer().await.unwrap()
 }
 
 const APP_POLICY: &str = r#"

@@ -224,6 +224,20 @@ impl KubeStandIn {
         })
     }
 
+    /// A stand-in with the usual cluster of the tests: namespaces `warden` and `apps`, a
+    /// `warden/reviewer` service account bound to `system:auth-delegator`, and `apps/app`.
+    /// Returns the stand-in and the reviewer's JWT.
+    pub async fn with_reviewer() -> anyhow::Result<(Self, String)> {
+        let kube = Self::start(KubeOptions::default()).await?;
+        kube.create_namespace("warden", &[])?;
+        kube.create_namespace("apps", &[])?;
+        kube.create_service_account("warden", "reviewer")?;
+        kube.grant_auth_delegator("warden", "reviewer")?;
+        kube.create_service_account("apps", "app")?;
+        let reviewer = kube.mint(&TokenRequest::new("warden", "reviewer"))?;
+        Ok((kube, reviewer))
+    }
+
     /// Stops accepting connections, closes open ones and waits for the server task.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);

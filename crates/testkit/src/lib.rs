@@ -3,9 +3,11 @@
 #![warn(missing_docs)]
 
 pub mod bench;
+mod child;
 pub mod kube;
 mod pki;
 mod server;
 
+pub use child::ChildGuard;
 pub use pki::TestPki;
 pub use server::{ApiResponse, TestServer};

@@ -51,7 +51,13 @@ impl TestServer {
     /// A dev-mode server: memory storage, initialized with one share and unsealed, `secret/`
     /// mounted.
     pub async fn dev() -> anyhow::Result<Self> {
-        let mut server = Self::start(Config::dev("127.0.0.1:0")).await?;
+        Self::dev_with(Config::dev("127.0.0.1:0")).await
+    }
+
+    /// A dev-mode server from `config` (start from [`Config::dev`] and change settings):
+    /// initialized with one share, unsealed, `secret/` mounted.
+    pub async fn dev_with(config: Config) -> anyhow::Result<Self> {
+        let mut server = Self::start(config).await?;
         let core = &server.running().core;
         let credentials = run::init_dev(core, None).await.context("dev init")?;
         server.root_token = Some(credentials.root_token.expose().to_owned());

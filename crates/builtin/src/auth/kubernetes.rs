@@ -37,6 +37,8 @@ pub(crate) struct KubeAuth {
     system: Arc<dyn warden_logical::SystemView>,
     /// The mount accessor, for operator log lines.
     accessor: String,
+    /// The mount path (`auth/kubernetes/`), for metric labels.
+    mount_path: String,
     local: LocalFiles,
     runtime: RwLock<Option<Arc<Runtime>>>,
 }
@@ -77,6 +79,7 @@ fn build(config: BackendConfig) -> Result<Arc<dyn LogicalBackend>, LogicalError>
         storage: config.storage,
         system: config.system,
         accessor: config.mount.accessor,
+        mount_path: config.mount.path,
         local: LocalFiles::new(dir),
         runtime: RwLock::new(None),
     });

@@ -113,6 +113,7 @@ impl TokenStore {
             let token = self.batch.seal(&record)?;
             let mut record = record;
             record.entry.id = SecretString::new(token);
+            metrics::counter!("warden_tokens_created_total", "token_type" => "batch").increment(1);
             return Ok(record);
         }
         entry.token_type = TokenType::Service;
@@ -147,6 +148,7 @@ impl TokenStore {
             ops.push(index_put(&expiry_key(lease.expire_time, &salted), &record)?);
         }
         self.view().transaction(ops).await?;
+        metrics::counter!("warden_tokens_created_total", "token_type" => "service").increment(1);
         Ok(record)
     }
 

@@ -46,6 +46,7 @@ const KNOWN: &[&str] = &[
     "http_write_timeout",
     "http_idle_timeout",
     "require_request_header",
+    "telemetry",
 ];
 
 /// Listener keys Vault knows that warden accepts without acting on them.
@@ -77,7 +78,6 @@ const IGNORED: &[&str] = &[
     "socket_group",
     "socket_mode",
     "socket_user",
-    "telemetry",
     "tls_cipher_suites",
     "tls_prefer_server_cipher_suites",
     "x_forwarded_for_authorized_addrs",
@@ -111,6 +111,8 @@ pub struct ListenerConfig {
     pub http_idle_timeout: Duration,
     /// `require_request_header`: reject requests without `X-Vault-Request: true`.
     pub require_request_header: bool,
+    /// `telemetry { unauthenticated_metrics_access = true }`: `sys/metrics` without a token.
+    pub unauthenticated_metrics_access: bool,
 }
 
 impl ListenerConfig {
@@ -127,6 +129,7 @@ impl ListenerConfig {
             http_write_timeout: None,
             http_idle_timeout: Duration::from_secs(300),
             require_request_header: false,
+            unauthenticated_metrics_access: false,
         }
     }
 }
@@ -311,6 +314,8 @@ impl Stanza<'_> {
             .get(kind, "require_request_header", source::as_bool)?
             .unwrap_or(false);
 
+        let unauthenticated_metrics_access = self.telemetry(kind, warnings)?;
+
         let tls_disable = self
             .get(kind, "tls_disable", source::as_bool)?
             .unwrap_or(false);
@@ -357,7 +362,36 @@ impl Stanza<'_> {
             http_write_timeout,
             http_idle_timeout,
             require_request_header,
+            unauthenticated_metrics_access,
         })
+    }
+
+    /// The listener's `telemetry` block: `unauthenticated_metrics_access` (Vault's only key
+    /// there besides the Enterprise-only `disallow_metrics`).
+    fn telemetry(&self, kind: &str, warnings: &mut Vec<String>) -> Result<bool, Invalid> {
+        let Some(value) = self.body.get("telemetry") else {
+            return Ok(false);
+        };
+        let body = match value {
+            Value::Array(items) if items.len() == 1 => &items[0],
+            other => other,
+        };
+        let Value::Object(body) = body else {
+            return Err(self.bad(kind, "telemetry", "must be a block"));
+        };
+        let mut open = false;
+        for (key, value) in body {
+            if key == "unauthenticated_metrics_access" {
+                open = source::as_bool(value)
+                    .map_err(|e| self.bad(kind, "telemetry.unauthenticated_metrics_access", e))?;
+            } else {
+                warnings.push(format!(
+                    "unknown key {key:?} in the telemetry block of {}",
+                    self.here(kind)
+                ));
+            }
+        }
+        Ok(open)
     }
 
     fn tls(&self, kind: &str, warnings: &mut Vec<String>) -> Result<ListenerTls, Invalid> {

@@ -328,7 +328,7 @@ telemetry {
         "{w}"
     );
     assert!(
-        w.contains("\"telemetry\" is not supported by warden and is ignored"),
+        w.contains("telemetry.statsite_address is not supported by warden and is ignored"),
         "{w}"
     );
     assert!(w.contains("warden serves no web UI"), "{w}");

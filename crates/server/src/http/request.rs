@@ -161,6 +161,7 @@ pub(super) async fn parse(
     request.wrap_ttl = wrap_ttl;
     request.id = uuid::Uuid::new_v4().to_string();
     request.client_token = client_token(&parts.headers);
+    request.headers = passed_headers(&parts.headers);
     request.connection = parts.extensions.get::<PeerAddr>().map(|peer| Connection {
         remote_addr: peer.0.ip(),
         remote_port: peer.0.port(),
@@ -169,6 +170,21 @@ pub(super) async fn parse(
         request,
         original_path: path,
     })
+}
+
+/// Headers the core's own endpoints read (`sys/metrics` picks its format from `Accept`).
+/// Mounts' `passthrough_request_headers` are not implemented, so nothing else is passed.
+fn passed_headers(headers: &HeaderMap) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut passed = std::collections::BTreeMap::new();
+    let accept: Vec<String> = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+        .collect();
+    if !accept.is_empty() {
+        passed.insert("accept".to_owned(), accept);
+    }
+    passed
 }
 
 /// Reads a whole body, refusing it with 413 as soon as it passes the listener's limit (a

@@ -130,16 +130,8 @@ pub(crate) fn logical(
             &resp.data.map_or(Value::Null, Value::Object),
         );
     }
-    if let Some(raw) = resp.raw {
-        let mut response = Response::new(Body::from(raw.body));
-        *response.status_mut() = resp
-            .status_code
-            .and_then(|c| StatusCode::from_u16(c).ok())
-            .unwrap_or(StatusCode::OK);
-        if let Ok(value) = HeaderValue::from_str(&raw.content_type) {
-            response.headers_mut().insert(header::CONTENT_TYPE, value);
-        }
-        return response;
+    if let Some(body) = resp.raw {
+        return raw(resp.status_code.unwrap_or(200), body);
     }
     if operation == Operation::List && resp.warnings.is_empty() {
         let has_keys = resp
@@ -157,6 +149,16 @@ pub(crate) fn logical(
         .and_then(|c| StatusCode::from_u16(c).ok())
         .unwrap_or(StatusCode::OK);
     json_response(status, &body)
+}
+
+/// A raw (non-envelope) answer: its status (200 when invalid) and content type.
+pub(super) fn raw(status: u16, raw: warden_logical::RawBody) -> Response<Body> {
+    let mut response = Response::new(Body::from(raw.body));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    if let Ok(value) = HeaderValue::from_str(&raw.content_type) {
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    response
 }
 
 #[cfg(test)]

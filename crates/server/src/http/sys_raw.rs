@@ -32,9 +32,31 @@ pub(super) async fn handle(
             health(state, &method, query.as_deref()).await
         }
         "sys/leader" if method == Method::GET => leader(state),
+        "sys/metrics" if method == Method::GET && state.unauthenticated_metrics => {
+            open_metrics(state, &request)
+        }
         _ => return Err(request),
     };
     Ok(response)
+}
+
+/// `sys/metrics` on a listener with `unauthenticated_metrics_access`: no token, no audit
+/// entry (as in Vault, where this handler bypasses the router).
+fn open_metrics(state: &ApiState, request: &axum::extract::Request) -> Response<Body> {
+    let query = request::query_data(request.uri().query());
+    let format = query
+        .get("format")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let accept: Vec<String> = request
+        .headers()
+        .get_all(http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+        .collect();
+    let format = warden_core::MetricsFormat::from_request(format, &accept);
+    let (status, raw) = state.core.metrics_response(&format);
+    respond::raw(status, raw)
 }
 
 fn is_write(method: &Method) -> bool {

@@ -42,6 +42,8 @@ impl Default for RefreshPolicy {
 /// Why a refresh was asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Reason {
+    /// The probe when the configuration is written.
+    Config,
     /// Never loaded, or older than `max_age`.
     Stale,
     /// A token's key was not found.
@@ -108,7 +110,7 @@ impl RemoteKeys {
     /// failure, for the operator log.
     pub(crate) async fn load(&self) -> Result<(), String> {
         let _guard = self.fetch_lock.lock().await;
-        self.fetch_and_store(Reason::Stale).await
+        self.fetch_and_store(Reason::Config).await
     }
 
     /// Whether some cached key has this `kid`.
@@ -123,6 +125,17 @@ impl RemoteKeys {
 
     async fn fetch_and_store(&self, reason: Reason) -> Result<(), String> {
         let result = self.fetch().await;
+        metrics::counter!(
+            "warden_jwt_jwks_refreshes_total",
+            "url" => self.url.clone(),
+            "reason" => match reason {
+                Reason::Config => "config",
+                Reason::Stale => "stale",
+                Reason::Miss => "miss",
+            },
+            "outcome" => if result.is_ok() { "ok" } else { "error" },
+        )
+        .increment(1);
         let now = self.clock.now();
         let mut state = self.state();
         state.generation += 1;
@@ -179,8 +192,8 @@ impl RemoteKeys {
             // down is not asked again on every login).
             let last = match reason {
                 Reason::Miss => state.last_miss_refresh,
-                Reason::Stale if state.last_error.is_some() => state.last_attempt,
-                Reason::Stale => None,
+                Reason::Stale | Reason::Config if state.last_error.is_some() => state.last_attempt,
+                Reason::Stale | Reason::Config => None,
             };
             let interval = self.policy.min_refresh_interval;
             if elapsed(self.clock.as_ref(), last).is_some_and(|age| age < interval) {

@@ -13,7 +13,7 @@ use super::claims::{self, ServiceAccount};
 use super::explain::{self, BearerSource, ReviewContext, Trace};
 use super::path_config::Runtime;
 use super::path_role::{ALIAS_SOURCE_NAME, KubeRole, load_role, parse_selector};
-use super::token_review::interpret;
+use super::token_review::{self, interpret};
 use crate::jose;
 
 /// Annotations with this prefix become alias metadata (prefix stripped).
@@ -130,11 +130,14 @@ async fn checked_login(
         vec![role.audience.clone()]
     };
     let bearer = state.reviewer_bearer(config, &input.jwt);
+    let started = std::time::Instant::now();
     let answer = runtime
         .api
         .token_review(bearer.expose(), &input.jwt, &audiences)
         .await;
-    let reviewed = match answer.and_then(|raw| interpret(&raw, &audiences)) {
+    let reviewed = answer.and_then(|raw| interpret(&raw, &audiences));
+    token_review::record_review(&state.mount_path, started, &reviewed);
+    let reviewed = match reviewed {
         Ok(user) => user,
         Err(err) => {
             state.log_unauthorized(&err.message);

@@ -84,6 +84,48 @@ impl std::fmt::Display for ReviewError {
     }
 }
 
+impl ReviewFailure {
+    /// The `result` label of `warden_kubernetes_token_reviews_total`: the transport and API
+    /// failures by name, and `rejected` for an answer that refused the token.
+    fn metric_label(self) -> &'static str {
+        match self {
+            Self::Timeout => "timeout",
+            Self::Tls => "tls",
+            Self::Unreachable => "unreachable",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::ApiError => "api_error",
+            Self::TokenInvalid
+            | Self::NotAuthenticated
+            | Self::Audience
+            | Self::NotServiceAccount => "rejected",
+        }
+    }
+}
+
+/// Records one TokenReview of a login on `mount`: its round trip and its result.
+pub(crate) fn record_review(
+    mount: &str,
+    started: std::time::Instant,
+    outcome: &Result<ReviewedUser, ReviewError>,
+) {
+    let result = match outcome {
+        Ok(_) => "authenticated",
+        Err(err) => err.kind.metric_label(),
+    };
+    metrics::histogram!(
+        "warden_kubernetes_token_review_duration_seconds",
+        "mount" => mount.to_owned(),
+    )
+    .record(started.elapsed().as_secs_f64());
+    metrics::counter!(
+        "warden_kubernetes_token_reviews_total",
+        "mount" => mount.to_owned(),
+        "result" => result,
+    )
+    .increment(1);
+}
+
 /// Classifies a transport error; the message stays reqwest's text, as before.
 fn transport_error(err: &reqwest::Error) -> ReviewError {
     let mut chain = String::new();
