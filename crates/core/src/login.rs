@@ -147,6 +147,9 @@ impl Core {
             .await?;
         auth.client_token = Some(record.entry.id.clone());
         auth.accessor = record.entry.accessor.clone();
+        // Vault prefixes the mount to the display name on the login's `Auth` itself, so the
+        // audit entry shows `kubernetes-default-app` too.
+        auth.display_name = record.entry.display_name.clone();
         auth.entity_id = entity_id;
         auth.token_policies = token_policies;
         auth.identity_policies = identity_policies;

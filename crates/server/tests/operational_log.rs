@@ -44,6 +44,9 @@ fn start_server(root: &str, log: &std::path::Path, home: &std::path::Path) -> (C
     while Instant::now() < deadline {
         let Some(Ok(line)) = lines.next() else { break };
         if let Some(rest) = line.trim().strip_prefix("$ export VAULT_ADDR='") {
+            // The banner goes on; keep draining stdout so the server never writes into a
+            // closed pipe.
+            std::thread::spawn(move || lines.for_each(drop));
             return (child, rest.trim_end_matches('\'').to_owned());
         }
     }
