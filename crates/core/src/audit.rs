@@ -8,6 +8,7 @@
 
 mod entry;
 mod file;
+mod group;
 mod hash;
 mod input;
 
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 pub(crate) use entry::AuditInput;
 use entry::Outcome;
 use file::{FormatOptions, Sink, Target};
+use group::GroupWriter;
 use hash::Salt;
 
 use crate::CoreError;
@@ -96,7 +98,7 @@ struct Device {
     path: String,
     format: FormatOptions,
     salt: Salt,
-    sink: Sink,
+    sink: GroupWriter,
 }
 
 /// The enabled audit devices of an unsealed core.
@@ -246,7 +248,7 @@ impl AuditBroker {
             path: entry.path.clone(),
             format,
             salt,
-            sink,
+            sink: GroupWriter::start(sink),
         })
     }
 
@@ -348,7 +350,7 @@ impl AuditBroker {
             path: entry.path.clone(),
             format,
             salt,
-            sink,
+            sink: GroupWriter::start(sink),
         };
         *self.table.write().unwrap_or_else(PoisonError::into_inner) = entries;
         self.devices
@@ -423,7 +425,7 @@ impl AuditBroker {
     }
 
     /// Writes one entry per device; fails only when devices exist and none wrote.
-    fn fan_out(
+    async fn fan_out(
         &self,
         what: &str,
         render: impl Fn(&Device) -> Result<Vec<u8>, CoreError>,
@@ -431,8 +433,10 @@ impl AuditBroker {
         let devices = self.snapshot();
         let mut logged = false;
         for device in &devices {
-            let result = render(device)
-                .and_then(|line| device.sink.write(&line).map_err(CoreError::internal));
+            let result = match render(device) {
+                Ok(line) => device.sink.write(line).await.map_err(CoreError::internal),
+                Err(err) => Err(err),
+            };
             match result {
                 Ok(()) => logged = true,
                 Err(err) => {
@@ -450,19 +454,25 @@ impl AuditBroker {
     }
 
     /// Logs a request entry.
-    fn log_request(&self, input: &AuditInput, error: &str) -> Result<(), CoreError> {
+    async fn log_request(&self, input: &AuditInput, error: &str) -> Result<(), CoreError> {
         let time = entry::rfc3339_nano_now();
         self.fan_out("request", |device| {
             entry::request_line(input, error, &time, &device.format, &device.salt)
         })
+        .await
     }
 
     /// Logs a response entry.
-    fn log_response(&self, input: &AuditInput, outcome: &Outcome<'_>) -> Result<(), CoreError> {
+    async fn log_response(
+        &self,
+        input: &AuditInput,
+        outcome: &Outcome<'_>,
+    ) -> Result<(), CoreError> {
         let time = entry::rfc3339_nano_now();
         self.fan_out("response", |device| {
             entry::response_line(input, outcome, &time, &device.format, &device.salt)
         })
+        .await
     }
 }
 

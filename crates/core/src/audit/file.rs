@@ -202,6 +202,11 @@ impl Sink {
         Ok(sink)
     }
 
+    /// Whether entries go to a file (and so are worth writing in groups).
+    pub(crate) fn is_file(&self) -> bool {
+        matches!(self.target, Target::File(_))
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<OpenFile>> {
         self.file.lock().unwrap_or_else(PoisonError::into_inner)
     }

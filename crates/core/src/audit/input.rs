@@ -108,7 +108,7 @@ impl Core {
         if never_audited(&audit.path) || active.audit.is_empty() {
             return Ok(());
         }
-        active.audit.log_request(audit, "")
+        active.audit.log_request(audit, "").await
     }
 
     /// Writes the response entry for the final result of a request (and, for a request
@@ -136,7 +136,7 @@ impl Core {
                     audit.request_logged = true;
                     let (error, allowed) = refused_request(err);
                     audit.allowed = allowed;
-                    if active.audit.log_request(audit, &error).is_err() {
+                    if active.audit.log_request(audit, &error).await.is_err() {
                         tracing::error!(path = %audit.path, "failed to audit request");
                     }
                 }
@@ -148,7 +148,7 @@ impl Core {
                 }
             }
         };
-        match active.audit.log_response(audit, &outcome) {
+        match active.audit.log_response(audit, &outcome).await {
             Err(err) if refused && result.as_ref().is_err_and(is_denial) => {
                 tracing::error!(path = %audit.path, error = %err, "failed to audit response");
                 Ok(())
