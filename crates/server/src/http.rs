@@ -79,7 +79,11 @@ async fn handle(
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    let route = path.map_or_else(|| "other".to_owned(), |p| state.core.route_label(&p));
+    let route = match path {
+        None => "other".to_owned(),
+        Some(p) if sys_raw::RAW_ENDPOINTS.contains(&p.as_str()) => p,
+        Some(p) => state.core.route_label(&p),
+    };
     metrics_layer::record(&method, route, response.status(), started);
     response
 }

@@ -42,25 +42,12 @@ impl UsageGauges {
     }
 }
 
-/// The sys endpoints the HTTP layer serves itself; each is its own route label.
-const RAW_ENDPOINTS: [&str; 7] = [
-    "sys/init",
-    "sys/seal-status",
-    "sys/unseal",
-    "sys/seal",
-    "sys/health",
-    "sys/leader",
-    "sys/metrics",
-];
-
 impl Core {
-    /// The `route` label of a request for the logical `path`: the raw sys endpoint, or
-    /// the path of the mount that serves it (`auth/kubernetes/`, `secret/`, `sys/`), or
-    /// `unmatched`. Bounded by the mount table, whatever paths clients send.
+    /// The `route` label of a request for the logical `path`: the path of the mount that
+    /// serves it (`auth/kubernetes/`, `secret/`, `sys/`), or `unmatched`. Bounded by the
+    /// mount table, whatever paths clients send (the HTTP layer labels its raw sys
+    /// endpoints itself).
     pub fn route_label(&self, path: &str) -> String {
-        if let Some(raw) = RAW_ENDPOINTS.iter().find(|e| **e == path) {
-            return (*raw).to_owned();
-        }
         self.active_state()
             .and_then(|active| active.router.matching(path))
             .map_or_else(

@@ -176,15 +176,20 @@ pub(super) async fn parse(
 /// Mounts' `passthrough_request_headers` are not implemented, so nothing else is passed.
 fn passed_headers(headers: &HeaderMap) -> std::collections::BTreeMap<String, Vec<String>> {
     let mut passed = std::collections::BTreeMap::new();
-    let accept: Vec<String> = headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok().map(str::to_owned))
-        .collect();
+    let accept = accept_values(headers);
     if !accept.is_empty() {
         passed.insert("accept".to_owned(), accept);
     }
     passed
+}
+
+/// Every `Accept` header value, in order.
+pub(super) fn accept_values(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+        .collect()
 }
 
 /// Reads a whole body, refusing it with 413 as soon as it passes the listener's limit (a

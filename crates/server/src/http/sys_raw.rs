@@ -11,6 +11,17 @@ use warden_core::CoreError;
 
 use super::{ApiState, request, respond};
 
+/// The endpoints below, each its own `route` label in the HTTP metrics.
+pub(super) const RAW_ENDPOINTS: [&str; 7] = [
+    "sys/init",
+    "sys/seal-status",
+    "sys/unseal",
+    "sys/seal",
+    "sys/health",
+    "sys/leader",
+    "sys/metrics",
+];
+
 /// Serves `path` if it is one of the raw sys endpoints; otherwise hands the request back
 /// for the router.
 pub(super) async fn handle(
@@ -48,12 +59,7 @@ fn open_metrics(state: &ApiState, request: &axum::extract::Request) -> Response<
         .get("format")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let accept: Vec<String> = request
-        .headers()
-        .get_all(http::header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok().map(str::to_owned))
-        .collect();
+    let accept = request::accept_values(request.headers());
     let format = warden_core::MetricsFormat::from_request(format, &accept);
     let (status, raw) = state.core.metrics_response(&format);
     respond::raw(status, raw)
