@@ -1,4 +1,4 @@
-//! Random identifiers: accessors, token ids, mount accessors.
+//! Random identifiers (accessors, token ids, mount accessors) and the hex they are shown in.
 
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 
@@ -23,6 +23,19 @@ pub(crate) fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     fill(&mut buf);
     hex::encode(buf)
+}
+
+/// `prefix` followed by the lower-case hex of `bytes`, in one allocation (hashes on the
+/// request path: storage names of tokens, audit HMACs).
+pub(crate) fn prefixed_hex(prefix: &str, bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(prefix.len() + 2 * bytes.len());
+    out.push_str(prefix);
+    for byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    out
 }
 
 /// A random base62 string of `len` characters, without modulo bias (Vault's
@@ -60,5 +73,15 @@ mod tests {
     #[test]
     fn hex_has_twice_the_bytes() {
         assert_eq!(random_hex(4).len(), 8);
+    }
+
+    #[test]
+    fn prefixed_hex_matches_the_hex_crate() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        assert_eq!(
+            prefixed_hex("h", &bytes),
+            format!("h{}", hex::encode(&bytes))
+        );
+        assert_eq!(prefixed_hex("", &[]), "");
     }
 }

@@ -9,6 +9,7 @@
 //! token) as `"h" + hex(HMAC-SHA256(salt, id))`.
 
 mod batch;
+mod cache;
 mod create;
 pub mod record;
 mod revoke;
@@ -29,6 +30,7 @@ use crate::CoreError;
 use crate::barrier::Barrier;
 use crate::view::BarrierView;
 use batch::BatchCipher;
+use cache::RecordCache;
 
 /// The prefix of every service token warden issues.
 pub const SERVICE_TOKEN_PREFIX: &str = "hvs.";
@@ -60,6 +62,7 @@ pub struct TokenStore {
     salt: SecretString,
     batch: BatchCipher,
     locks: Vec<tokio::sync::Mutex<()>>,
+    cache: RecordCache,
 }
 
 impl TokenStore {
@@ -101,6 +104,7 @@ impl TokenStore {
             salt: SecretString::new(salt),
             batch: BatchCipher::new(&key)?,
             locks,
+            cache: RecordCache::default(),
         })
     }
 
@@ -108,12 +112,12 @@ impl TokenStore {
     pub(crate) fn salt_id(&self, id: &str) -> String {
         if id.contains('.') {
             let key = hmac::Key::new(hmac::HMAC_SHA256, self.salt.expose().as_bytes());
-            format!("h{}", hex::encode(hmac::sign(&key, id.as_bytes())))
+            crate::random::prefixed_hex("h", hmac::sign(&key, id.as_bytes()).as_ref())
         } else {
             let mut ctx = digest::Context::new(&digest::SHA1_FOR_LEGACY_USE_ONLY);
             ctx.update(self.salt.expose().as_bytes());
             ctx.update(id.as_bytes());
-            hex::encode(ctx.finish())
+            crate::random::prefixed_hex("", ctx.finish().as_ref())
         }
     }
 
@@ -151,10 +155,18 @@ impl TokenStore {
 
     /// Loads a stored record by salted id, whatever its state.
     pub(crate) async fn load_salted(&self, salted: &str) -> Result<Option<TokenRecord>, CoreError> {
-        Ok(self
+        let ticket = match self.cache.get(salted) {
+            Ok(cached) => return Ok(Some(TokenRecord::clone(&cached))),
+            Err(ticket) => ticket,
+        };
+        let record: Option<TokenRecord> = self
             .dyn_view()
             .get_json(&format!("token/id/{salted}"))
-            .await?)
+            .await?;
+        if let Some(record) = &record {
+            self.cache.fill(ticket, salted, record);
+        }
+        Ok(record)
     }
 
     /// Loads a record by the id a client presented, whatever its state; batch tokens are
@@ -269,15 +281,12 @@ impl TokenStore {
             ops.push(warden_logical::StorageOp::Delete(old));
         }
         ops.push(index_put(&new_index, &record)?);
-        self.view.transaction(ops).await?;
+        self.commit(ops).await?;
         Ok(record)
     }
 
     async fn put_record(&self, salted: &str, record: &TokenRecord) -> Result<(), CoreError> {
-        self.view
-            .transaction(vec![record_put(salted, record)?])
-            .await?;
-        Ok(())
+        self.commit(vec![record_put(salted, record)?]).await
     }
 
     /// The lease id of a token (`<creation path>/<salted id>`), as Vault reports it.

@@ -2,6 +2,7 @@
 //! `time` first, then `type`, `auth`, `request`, `response`, `error`; every field but
 //! `policy_results.allowed` is omitted when empty.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
@@ -10,7 +11,7 @@ use serde_json::Value;
 use warden_logical::{Auth, Connection, Map, Operation, Request, Response, SecretString, WrapInfo};
 
 use super::file::{FormatOptions, encode_line};
-use super::hash::{Salt, hash_map, sort_map};
+use super::hash::{LoggedData, Salt};
 use crate::CoreError;
 use crate::mount::{MountEntry, MountTable};
 
@@ -199,7 +200,7 @@ struct Namespace {
 }
 
 #[derive(Serialize)]
-struct EntryRequest {
+struct EntryRequest<'a> {
     #[serde(skip_serializing_if = "String::is_empty")]
     id: String,
     operation: &'static str,
@@ -220,8 +221,8 @@ struct EntryRequest {
     namespace: Namespace,
     #[serde(skip_serializing_if = "String::is_empty")]
     path: String,
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    data: Map,
+    #[serde(skip_serializing_if = "LoggedData::is_empty")]
+    data: LoggedData<'a>,
     #[serde(skip_serializing_if = "String::is_empty")]
     remote_address: String,
     #[serde(skip_serializing_if = "is_zero_u64")]
@@ -231,7 +232,7 @@ struct EntryRequest {
 }
 
 #[derive(Serialize)]
-struct EntryResponse {
+struct EntryResponse<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     auth: Option<EntryAuth>,
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -246,8 +247,8 @@ struct EntryResponse {
     mount_class: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     secret: Option<EntrySecret>,
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    data: Map,
+    #[serde(skip_serializing_if = "LoggedData::is_empty")]
+    data: LoggedData<'a>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     warnings: Vec<String>,
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -278,25 +279,41 @@ struct EntryWrapInfo {
 }
 
 #[derive(Serialize)]
-struct Entry {
+struct Entry<'a> {
     time: String,
     #[serde(rename = "type")]
     kind: &'static str,
     auth: EntryAuth,
-    request: EntryRequest,
+    request: EntryRequest<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    response: Option<EntryResponse>,
+    response: Option<EntryResponse<'a>>,
     #[serde(skip_serializing_if = "String::is_empty")]
     error: String,
 }
 
-/// What a device needs to render an entry: its format options and salt.
+/// What a device needs to render an entry: its format options and salt, and the caller's
+/// token and accessor as this device shows them (both appear twice in every entry, in `auth`
+/// and in `request`, so they are hashed once).
 struct Hasher<'a> {
     format: &'a FormatOptions,
     salt: &'a Salt,
+    client_token: String,
+    caller_accessor: String,
 }
 
-impl Hasher<'_> {
+impl<'a> Hasher<'a> {
+    fn new(input: &AuditInput, format: &'a FormatOptions, salt: &'a Salt) -> Self {
+        let mut h = Self {
+            format,
+            salt,
+            client_token: String::new(),
+            caller_accessor: String::new(),
+        };
+        h.client_token = h.token(input.client_token.as_ref().map_or("", SecretString::expose));
+        h.caller_accessor = h.accessor(input.caller.as_ref().map_or("", |c| c.accessor.as_str()));
+        h
+    }
+
     /// A token: HMAC'd unless `log_raw`; empty stays empty.
     fn token(&self, value: &str) -> String {
         if self.format.raw || value.is_empty() {
@@ -315,13 +332,12 @@ impl Hasher<'_> {
         }
     }
 
-    fn data(&self, mut data: Map, non_hmac_keys: &[String]) -> Map {
-        if self.format.raw {
-            sort_map(&mut data);
-        } else {
-            hash_map(&mut data, self.salt, non_hmac_keys);
-        }
-        data
+    fn data<'d>(&self, data: &'d Map, non_hmac_keys: &'d [String]) -> LoggedData<'d>
+    where
+        'a: 'd,
+    {
+        let salt = (!self.format.raw).then_some(self.salt);
+        LoggedData::new(data, salt, non_hmac_keys)
     }
 }
 
@@ -333,14 +349,14 @@ fn running_version() -> String {
 fn caller_auth(input: &AuditInput, h: &Hasher<'_>) -> EntryAuth {
     // Without a valid token Vault's `CheckToken` returns no `auth` at all: the presented
     // token then shows only as `request.client_token`.
-    let token = match &input.caller {
-        Some(_) => input.client_token.as_ref().map_or("", SecretString::expose),
-        None => "",
+    let client_token = match &input.caller {
+        Some(_) => h.client_token.clone(),
+        None => String::new(),
     };
     let caller = input.caller.clone().unwrap_or_default();
     EntryAuth {
-        client_token: h.token(token),
-        accessor: h.accessor(&caller.accessor),
+        client_token,
+        accessor: h.caller_accessor.clone(),
         display_name: caller.display_name,
         policies: caller.policies,
         token_policies: caller.token_policies,
@@ -366,9 +382,8 @@ fn caller_auth(input: &AuditInput, h: &Hasher<'_>) -> EntryAuth {
     }
 }
 
-fn request_block(input: &AuditInput, h: &Hasher<'_>) -> EntryRequest {
+fn request_block<'a>(input: &'a AuditInput, h: &Hasher<'a>) -> EntryRequest<'a> {
     let mount = input.mount.clone().unwrap_or_default();
-    let caller_accessor = input.caller.as_ref().map_or("", |c| c.accessor.as_str());
     EntryRequest {
         id: input.id.clone(),
         operation: input.operation.as_str(),
@@ -381,11 +396,11 @@ fn request_block(input: &AuditInput, h: &Hasher<'_>) -> EntryRequest {
         mount_type: mount.mount_type,
         mount_accessor: mount.accessor,
         mount_class: mount.class,
-        client_token: h.token(input.client_token.as_ref().map_or("", SecretString::expose)),
-        client_token_accessor: h.accessor(caller_accessor),
+        client_token: h.client_token.clone(),
+        client_token_accessor: h.caller_accessor.clone(),
         namespace: Namespace { id: "root" },
         path: input.path.clone(),
-        data: h.data(input.data.clone(), &input.non_hmac_request_keys),
+        data: h.data(&input.data, &input.non_hmac_request_keys),
         remote_address: input
             .connection
             .as_ref()
@@ -458,16 +473,37 @@ fn elide_list_data(data: &mut Map) {
     }
 }
 
-fn response_block(input: &AuditInput, outcome: &Outcome<'_>, h: &Hasher<'_>) -> EntryResponse {
-    let mount = input.mount.clone().unwrap_or_default();
-    let resp = outcome.response;
-    let mut data = resp.and_then(|r| r.data.clone()).unwrap_or_default();
+/// The response data a device logs: the response's own, unless an error message or
+/// `elide_list_responses` changes it.
+fn response_data<'a>(
+    input: &AuditInput,
+    outcome: &Outcome<'a>,
+    format: &FormatOptions,
+) -> Cow<'a, Map> {
+    static EMPTY: std::sync::LazyLock<Map> = std::sync::LazyLock::new(Map::new);
+    let own = outcome.response.and_then(|r| r.data.as_ref());
+    let elide = format.elide_list_responses && input.operation == Operation::List;
+    if outcome.error_data.is_none() && !elide {
+        return Cow::Borrowed(own.unwrap_or(&EMPTY));
+    }
+    let mut data = own.cloned().unwrap_or_default();
     if let Some(message) = &outcome.error_data {
         data.insert("error".into(), Value::String(message.clone()));
     }
-    if h.format.elide_list_responses && input.operation == Operation::List {
+    if elide {
         elide_list_data(&mut data);
     }
+    Cow::Owned(data)
+}
+
+fn response_block<'a>(
+    input: &'a AuditInput,
+    outcome: &Outcome<'a>,
+    data: &'a Map,
+    h: &Hasher<'a>,
+) -> EntryResponse<'a> {
+    let mount = input.mount.clone().unwrap_or_default();
+    let resp = outcome.response;
     EntryResponse {
         auth: resp
             .and_then(|r| r.auth.as_ref())
@@ -501,7 +537,7 @@ pub(crate) fn request_line(
     format: &FormatOptions,
     salt: &Salt,
 ) -> Result<Vec<u8>, CoreError> {
-    let h = Hasher { format, salt };
+    let h = Hasher::new(input, format, salt);
     let entry = Entry {
         time: time.to_owned(),
         kind: "request",
@@ -521,13 +557,14 @@ pub(crate) fn response_line(
     format: &FormatOptions,
     salt: &Salt,
 ) -> Result<Vec<u8>, CoreError> {
-    let h = Hasher { format, salt };
+    let h = Hasher::new(input, format, salt);
+    let data = response_data(input, outcome, format);
     let entry = Entry {
         time: time.to_owned(),
         kind: "response",
         auth: caller_auth(input, &h),
         request: request_block(input, &h),
-        response: Some(response_block(input, outcome, &h)),
+        response: Some(response_block(input, outcome, &data, &h)),
         error: outcome.error.clone(),
     };
     encode_line(&entry, format)

@@ -142,26 +142,43 @@ pub(crate) fn encode_line(
 /// Go's encoder escapes `<`, `>`, `&`, U+2028 and U+2029; in JSON text they only occur
 /// inside strings, so a byte-level rewrite is exact.
 pub(crate) fn go_escape(json: &[u8], out: &mut Vec<u8>) {
-    let mut i = 0;
-    while i < json.len() {
-        match json[i] {
-            b'<' => out.extend_from_slice(br"\u003c"),
-            b'>' => out.extend_from_slice(br"\u003e"),
-            b'&' => out.extend_from_slice(br"\u0026"),
-            0xE2 if json.get(i + 1) == Some(&0x80)
-                && matches!(json.get(i + 2), Some(0xA8 | 0xA9)) =>
-            {
-                out.extend_from_slice(if json[i + 2] == 0xA8 {
-                    br"\u2028"
-                } else {
-                    br"\u2029"
-                });
-                i += 2;
+    let mut rest = json;
+    // Copy the runs between bytes that may need escaping in one go: most entries have none.
+    while let Some(at) = rest
+        .iter()
+        .position(|b| matches!(b, b'<' | b'>' | b'&' | 0xE2))
+    {
+        out.extend_from_slice(&rest[..at]);
+        let tail = &rest[at..];
+        let consumed = match tail {
+            [b'<', ..] => {
+                out.extend_from_slice(br"\u003c");
+                1
             }
-            byte => out.push(byte),
-        }
-        i += 1;
+            [b'>', ..] => {
+                out.extend_from_slice(br"\u003e");
+                1
+            }
+            [b'&', ..] => {
+                out.extend_from_slice(br"\u0026");
+                1
+            }
+            [0xE2, 0x80, 0xA8, ..] => {
+                out.extend_from_slice(br"\u2028");
+                3
+            }
+            [0xE2, 0x80, 0xA9, ..] => {
+                out.extend_from_slice(br"\u2029");
+                3
+            }
+            _ => {
+                out.push(tail[0]);
+                1
+            }
+        };
+        rest = &tail[consumed..];
     }
+    out.extend_from_slice(rest);
 }
 
 /// An open file and the identity of the inode it names.

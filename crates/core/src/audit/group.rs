@@ -85,6 +85,9 @@ impl Drop for GroupWriter {
 async fn run(shared: Arc<Shared>) {
     loop {
         shared.wake.notified().await;
+        // The wake-up puts this task first in line (tokio's LIFO slot), which would write
+        // each line alone; yielding lets the requests already runnable queue theirs first.
+        tokio::task::yield_now().await;
         let batch =
             std::mem::take(&mut *shared.queue.lock().unwrap_or_else(PoisonError::into_inner));
         if !batch.is_empty() {

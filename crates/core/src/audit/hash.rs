@@ -8,6 +8,7 @@
 //! numbers, booleans and nulls stay as they are.
 
 use aws_lc_rs::hmac;
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value;
 use warden_logical::{Map, StorageEntry, StorageView};
 
@@ -16,8 +17,8 @@ use crate::view::BarrierView;
 
 /// The key of the salt inside a device's barrier view (Vault's `salt.DefaultLocation`).
 const SALT_KEY: &str = "salt";
-/// The prefix every HMAC carries (Vault's `HMACType`).
-const HMAC_TYPE: &str = "hmac-sha256";
+/// The prefix every HMAC carries (Vault's `HMACType` and its separator).
+const HMAC_PREFIX: &str = "hmac-sha256:";
 
 /// A device's salt: the HMAC key. Never shown, not even in `Debug`.
 pub(crate) struct Salt {
@@ -66,56 +67,95 @@ impl Salt {
     /// Vault's `GetIdentifiedHMAC`: `hmac-sha256:` and the hex HMAC of `value`.
     pub(crate) fn hmac(&self, value: &str) -> String {
         let tag = hmac::sign(&self.key, value.as_bytes());
-        format!("{HMAC_TYPE}:{}", hex::encode(tag.as_ref()))
+        crate::random::prefixed_hex(HMAC_PREFIX, tag.as_ref())
     }
 }
 
-/// Hashes every string value of `data` in place (see the module docs), and orders map keys
-/// as Go's JSON encoder does (sorted), recursively.
-pub(crate) fn hash_map(data: &mut Map, salt: &Salt, non_hmac_keys: &[String]) {
-    sort_map(data);
-    for (key, value) in data.iter_mut() {
-        hash_value(value, key, salt, non_hmac_keys);
-    }
+/// Request or response data as a device logs it, rendered straight from the request's own
+/// map: keys in sorted order at every level (as Go's encoder writes maps) and, unless the
+/// device logs raw, every string HMAC'd as the module docs say.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LoggedData<'a> {
+    data: &'a Map,
+    /// `None` for `log_raw`: nothing is hashed.
+    salt: Option<&'a Salt>,
+    non_hmac_keys: &'a [String],
 }
 
-/// Orders the keys of `data` and of every map nested in it, without hashing (for `log_raw`).
-pub(crate) fn sort_map(data: &mut Map) {
-    let mut entries: Vec<(String, Value)> = std::mem::take(data).into_iter().collect();
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
-    for (key, mut value) in entries {
-        sort_value(&mut value);
-        data.insert(key, value);
-    }
-}
-
-fn sort_value(value: &mut Value) {
-    match value {
-        Value::Object(map) => sort_map(map),
-        Value::Array(items) => items.iter_mut().for_each(sort_value),
-        _ => {}
-    }
-}
-
-/// `key` is the nearest enclosing map key: lists do not change it, as in Vault's walker.
-fn hash_value(value: &mut Value, key: &str, salt: &Salt, non_hmac_keys: &[String]) {
-    match value {
-        Value::String(text) => {
-            if !is_rfc3339(text) && !non_hmac_keys.iter().any(|k| k == key) {
-                *text = salt.hmac(text);
-            }
+impl<'a> LoggedData<'a> {
+    pub(crate) fn new(data: &'a Map, salt: Option<&'a Salt>, non_hmac_keys: &'a [String]) -> Self {
+        Self {
+            data,
+            salt,
+            non_hmac_keys,
         }
-        Value::Array(items) => {
-            for item in items {
-                hash_value(item, key, salt, non_hmac_keys);
-            }
+    }
+
+    /// Empty data is left out of an entry.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    fn node(&self, value: &'a Value, key: &'a str) -> Node<'a> {
+        Node {
+            value,
+            key,
+            salt: self.salt,
+            non_hmac_keys: self.non_hmac_keys,
         }
-        Value::Object(map) => {
-            for (inner, item) in map.iter_mut() {
-                hash_value(item, inner, salt, non_hmac_keys);
-            }
+    }
+}
+
+impl Serialize for LoggedData<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut entries: Vec<(&String, &Value)> = self.data.iter().collect();
+        entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut map = serializer.serialize_map(Some(entries.len()))?;
+        for (key, value) in entries {
+            map.serialize_entry(key, &self.node(value, key))?;
         }
-        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        map.end()
+    }
+}
+
+/// One value of logged data; `key` is its nearest enclosing map key (lists do not change
+/// it, as in Vault's walker).
+struct Node<'a> {
+    value: &'a Value,
+    key: &'a str,
+    salt: Option<&'a Salt>,
+    non_hmac_keys: &'a [String],
+}
+
+impl Serialize for Node<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.value {
+            Value::String(text) => match self.salt {
+                Some(salt)
+                    if !is_rfc3339(text) && !self.non_hmac_keys.iter().any(|k| k == self.key) =>
+                {
+                    serializer.serialize_str(&salt.hmac(text))
+                }
+                _ => serializer.serialize_str(text),
+            },
+            Value::Array(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(&Node {
+                        value: item,
+                        ..*self
+                    })?;
+                }
+                seq.end()
+            }
+            Value::Object(map) => LoggedData {
+                data: map,
+                salt: self.salt,
+                non_hmac_keys: self.non_hmac_keys,
+            }
+            .serialize(serializer),
+            Value::Null | Value::Bool(_) | Value::Number(_) => self.value.serialize(serializer),
+        }
     }
 }
 
@@ -251,7 +291,7 @@ mod tests {
     fn every_string_is_hashed_except_times_and_non_hmac_keys() {
         let salt = Salt::new("salt");
         let h = |s: &str| salt.hmac(s);
-        let mut data = object(json!({
+        let data = object(json!({
             "password": "s3cret",
             "count": 3,
             "ratio": 1.5,
@@ -264,11 +304,8 @@ mod tests {
             "plain": "keep",
             "plain_list": ["keep", {"inner": "hash"}],
         }));
-        hash_map(
-            &mut data,
-            &salt,
-            &["plain".to_owned(), "plain_list".to_owned()],
-        );
+        let keys = ["plain".to_owned(), "plain_list".to_owned()];
+        let logged = LoggedData::new(&data, Some(&salt), &keys);
         let expected = json!({
             "count": 3,
             "created_time": "2026-11-22T10:46:40.5Z",
@@ -282,20 +319,22 @@ mod tests {
             "plain_list": ["keep", {"inner": h("hash")}],
             "ratio": 1.5,
         });
-        assert_eq!(Value::Object(data.clone()), expected);
+        let rendered = serde_json::to_value(logged).unwrap();
+        assert_eq!(rendered, expected);
         // Keys come out sorted, as Go's encoder writes maps.
-        let keys: Vec<&String> = data.keys().collect();
+        let keys: Vec<&String> = rendered.as_object().unwrap().keys().collect();
         let mut sorted = keys.clone();
         sorted.sort();
         assert_eq!(keys, sorted);
+        // The request's own data is left as it was.
+        assert_eq!(data["password"], "s3cret");
     }
 
     #[test]
-    fn sort_map_orders_nested_keys_without_hashing() {
-        let mut data = object(json!({"b": {"z": "1", "a": "2"}, "a": [{"y": 1, "x": 2}]}));
-        sort_map(&mut data);
+    fn raw_data_orders_nested_keys_without_hashing() {
+        let data = object(json!({"b": {"z": "1", "a": "2"}, "a": [{"y": 1, "x": 2}]}));
         assert_eq!(
-            serde_json::to_string(&data).unwrap(),
+            serde_json::to_string(&LoggedData::new(&data, None, &[])).unwrap(),
             r#"{"a":[{"x":2,"y":1}],"b":{"a":"2","z":"1"}}"#
         );
     }

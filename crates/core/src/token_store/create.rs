@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use warden_logical::{SecretString, StorageEntry, StorageOp, StorageView, TokenEntry, TokenType};
+use warden_logical::{SecretString, StorageEntry, StorageOp, TokenEntry, TokenType};
 
 use super::record::{TokenLease, TokenRecord, now_nanos};
 use super::{
@@ -147,7 +147,7 @@ impl TokenStore {
         if let Some(lease) = &record.lease {
             ops.push(index_put(&expiry_key(lease.expire_time, &salted), &record)?);
         }
-        self.view().transaction(ops).await?;
+        self.commit(ops).await?;
         metrics::counter!("warden_tokens_created_total", "token_type" => "service").increment(1);
         Ok(record)
     }

@@ -35,7 +35,7 @@ impl TokenStore {
                     record_put(&child, &record)?,
                     StorageOp::Delete(format!("{folder}{child}")),
                 ];
-                self.view().transaction(ops).await?;
+                self.commit(ops).await?;
             }
         }
         self.delete_records(&salted).await
@@ -90,7 +90,7 @@ impl TokenStore {
         if let Some(old) = old.filter(|old| *old != due) {
             ops.push(StorageOp::Delete(old));
         }
-        self.view().transaction(ops).await?;
+        self.commit(ops).await?;
         Ok(())
     }
 
@@ -120,7 +120,7 @@ impl TokenStore {
         if let Some(lease) = &record.lease {
             ops.push(StorageOp::Delete(expiry_key(lease.expire_time, salted)));
         }
-        self.view().transaction(ops).await?;
+        self.commit(ops).await?;
         tracing::debug!(accessor = %record.entry.accessor, "token revoked");
         Ok(())
     }
@@ -210,7 +210,7 @@ impl TokenStore {
                     ops.push(record_put(&child, &record)?);
                     report.orphaned_children += 1;
                 }
-                self.view().transaction(ops).await?;
+                self.commit(ops).await?;
             }
         }
         report.expired = self.sweep_expired(now_nanos()).await?;
