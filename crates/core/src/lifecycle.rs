@@ -181,14 +181,17 @@ impl Active {
         *self.sweeper.lock().unwrap_or_else(PoisonError::into_inner) = Some(task);
     }
 
-    fn stop_sweeper(&self) {
-        if let Some(task) = self
+    /// Stops the sweep and waits until its task is gone: a tick in progress holds the
+    /// storage, which must be free once the core is sealed (a restart reopens it).
+    async fn stop_sweeper(&self) {
+        let task = self
             .sweeper
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .take()
-        {
+            .take();
+        if let Some(task) = task {
             task.abort();
+            let _ = task.await;
         }
     }
 }
@@ -460,7 +463,7 @@ impl Core {
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         if let Some(active) = active {
-            active.stop_sweeper();
+            active.stop_sweeper().await;
             for route in active.router.all() {
                 route.backend.cleanup().await;
             }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use aws_lc_rs::{digest, hmac};
 use serde::{Deserialize, Serialize};
-use warden_logical::{SecretString, StorageEntry, StorageView, TokenType};
+use warden_logical::{DecodedCache, SecretString, StorageEntry, StorageView, TokenType};
 use zeroize::Zeroizing;
 
 pub use batch::BATCH_TOKEN_PREFIX;
@@ -30,7 +30,6 @@ use crate::CoreError;
 use crate::barrier::Barrier;
 use crate::view::BarrierView;
 use batch::BatchCipher;
-use cache::RecordCache;
 
 /// The prefix of every service token warden issues.
 pub const SERVICE_TOKEN_PREFIX: &str = "hvs.";
@@ -62,7 +61,8 @@ pub struct TokenStore {
     salt: SecretString,
     batch: BatchCipher,
     locks: Vec<tokio::sync::Mutex<()>>,
-    cache: RecordCache,
+    /// Decrypted records by salted id (see `cache`).
+    cache: DecodedCache<TokenRecord>,
 }
 
 impl TokenStore {
@@ -104,7 +104,7 @@ impl TokenStore {
             salt: SecretString::new(salt),
             batch: BatchCipher::new(&key)?,
             locks,
-            cache: RecordCache::default(),
+            cache: DecodedCache::new(cache::CAPACITY),
         })
     }
 
@@ -164,7 +164,7 @@ impl TokenStore {
             .get_json(&format!("token/id/{salted}"))
             .await?;
         if let Some(record) = &record {
-            self.cache.fill(ticket, salted, record);
+            self.cache.fill(ticket, salted, Arc::new(record.clone()));
         }
         Ok(record)
     }

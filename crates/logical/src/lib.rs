@@ -12,6 +12,7 @@
 
 mod auth;
 mod backend;
+mod decoded_cache;
 mod denial;
 mod error;
 pub mod framework;
@@ -27,6 +28,7 @@ pub use backend::{
     BackendConfig, BackendKind, BoxFuture, Factory, LogicalBackend, MountInfo, SpecialPaths,
     SystemView,
 };
+pub use decoded_cache::{DecodedCache, ReadTicket};
 pub use denial::{Denial, DenialSink};
 pub use error::LogicalError;
 pub use request::{Connection, Operation, Request};

@@ -584,3 +584,38 @@ async fn login_error_matrix_leaves_nothing_behind() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_role_change_applies_to_the_next_login() {
+    let server = server().await;
+    let key = SigningKey::generate(Alg::Rs256).unwrap();
+    static_setup(&server, &key, json!({})).await;
+    let first = login(&server, "plugin-test", &key.sign(&vault_claims()).unwrap()).await;
+    assert_eq!(first.body["auth"]["policies"], json!(["default", "test"]));
+
+    // Roles are cached for logins: a write must still take effect at once.
+    let update = post(
+        &server,
+        "auth/jwt/role/plugin-test",
+        json!({"role_type": "jwt", "token_policies": "changed"}),
+    )
+    .await;
+    assert!(
+        update.status == 200 || update.status == 204,
+        "{}",
+        update.text
+    );
+    let second = login(&server, "plugin-test", &key.sign(&vault_claims()).unwrap()).await;
+    assert_eq!(second.status, 200, "{}", second.text);
+    assert_eq!(
+        second.body["auth"]["policies"],
+        json!(["changed", "default"])
+    );
+
+    let deleted = server
+        .request("DELETE", "auth/jwt/role/plugin-test", None)
+        .await;
+    assert_eq!(deleted.status, 204);
+    let third = login(&server, "plugin-test", &key.sign(&vault_claims()).unwrap()).await;
+    assert_error(&third, 400, "role \"plugin-test\" could not be found");
+}

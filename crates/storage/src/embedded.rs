@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Sender};
 use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use redb::{Database, ReadableDatabase};
@@ -36,6 +37,8 @@ mod writer;
 use writer::{Counters, TABLE, WriteRequest, Writer};
 
 const KIND: &str = "embedded";
+/// How long dropping the backend waits for cancelled reads still holding the database.
+const RELEASE_WAIT: Duration = Duration::from_secs(5);
 
 /// The database file inside the directory given to [`EmbeddedBackend::open`].
 pub const FILE_NAME: &str = "warden.redb";
@@ -57,7 +60,8 @@ pub struct EmbeddedStats {
 /// Durable single-node storage in one redb file, with group commit.
 ///
 /// Dropping the handle closes the write queue and waits for the writer thread to finish its
-/// current group (at most one commit), so the file can be reopened right after the drop.
+/// current group (at most one commit) and for reads still running, so the file can be
+/// reopened right after the drop.
 pub struct EmbeddedBackend {
     db: Arc<Database>,
     path: PathBuf,
@@ -203,6 +207,18 @@ impl Drop for EmbeddedBackend {
             && writer.join().is_err()
         {
             tracing::error!(path = %self.path.display(), "embedded storage writer had panicked");
+        }
+        // A list whose caller gave up still runs to its end on the blocking pool, holding
+        // the database; wait (boundedly) for such reads, so the file can be reopened right
+        // after the drop.
+        let deadline = Instant::now() + RELEASE_WAIT;
+        while Arc::strong_count(&self.db) > 1 && Instant::now() < deadline {
+            #[expect(
+                clippy::disallowed_methods,
+                reason = "drop is synchronous and only runs at shutdown; like the writer join \
+                          above it must block until the file is free"
+            )]
+            thread::sleep(Duration::from_millis(1));
         }
     }
 }

@@ -25,7 +25,8 @@ use std::time::Duration;
 
 use warden_logical::framework::{FrameworkBackend, handler, parse_go_duration};
 use warden_logical::{
-    BackendConfig, BackendKind, Factory, LogicalBackend, LogicalError, StorageView, SystemView,
+    BackendConfig, BackendKind, DecodedCache, Factory, LogicalBackend, LogicalError, StorageView,
+    SystemView,
 };
 
 use fetch::{Clock, HttpFetcher, KeyFetcher, SystemClock};
@@ -96,6 +97,8 @@ pub(crate) struct JwtAuth {
     /// Bumped by every config write and invalidation, so that a runtime built from an older
     /// configuration is never cached over a newer one.
     generation: AtomicU64,
+    /// Decoded roles, read on every login.
+    roles: DecodedCache<path_role::JwtRole>,
 }
 
 impl std::fmt::Debug for JwtAuth {
@@ -194,6 +197,7 @@ fn build(config: BackendConfig) -> Result<Arc<dyn LogicalBackend>, LogicalError>
         policy,
         runtime: RwLock::new(None),
         generation: AtomicU64::new(0),
+        roles: DecodedCache::new(super::ROLE_CACHE_CAPACITY),
     });
     let mut paths = vec![path_login::path(&state)];
     paths.extend(path_role::paths(&state));
@@ -206,6 +210,8 @@ fn build(config: BackendConfig) -> Result<Arc<dyn LogicalBackend>, LogicalError>
         .invalidate(&state, |state: &JwtAuth, key: &str| {
             if key == "config" {
                 state.replace_runtime(None);
+            } else if key.starts_with("role/") {
+                state.roles.invalidate([key]);
             }
         })
         .build()?;

@@ -16,7 +16,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use warden_logical::framework::{FrameworkBackend, handler};
 use warden_logical::{
-    BackendConfig, BackendKind, Factory, LogicalBackend, LogicalError, StorageView,
+    BackendConfig, BackendKind, DecodedCache, Factory, LogicalBackend, LogicalError, StorageView,
 };
 
 use local::LocalFiles;
@@ -41,6 +41,8 @@ pub(crate) struct KubeAuth {
     mount_path: String,
     local: LocalFiles,
     runtime: RwLock<Option<Arc<Runtime>>>,
+    /// Decoded roles, read on every login.
+    roles: DecodedCache<path_role::KubeRole>,
 }
 
 impl KubeAuth {
@@ -82,6 +84,7 @@ fn build(config: BackendConfig) -> Result<Arc<dyn LogicalBackend>, LogicalError>
         mount_path: config.mount.path,
         local: LocalFiles::new(dir),
         runtime: RwLock::new(None),
+        roles: DecodedCache::new(super::ROLE_CACHE_CAPACITY),
     });
     let mut paths = vec![path_config::path(&state)];
     paths.extend(path_role::paths(&state));
@@ -96,6 +99,8 @@ fn build(config: BackendConfig) -> Result<Arc<dyn LogicalBackend>, LogicalError>
         .invalidate(&state, |state: &KubeAuth, key: &str| {
             if key == "config" {
                 state.set_runtime(None);
+            } else if key.starts_with("role/") {
+                state.roles.invalidate([key]);
             }
         })
         .build()?;

@@ -26,7 +26,7 @@ pub struct ListenerHandle {
 }
 
 impl ListenerHandle {
-    /// Stops accepting connections and waits for the accept loop to end.
+    /// Stops accepting connections, closes the open ones and waits until all have ended.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
@@ -44,10 +44,14 @@ pub fn serve_listener(
     let (stop, mut stopped) = watch::channel(false);
     let acceptor = tls.map(TlsAcceptor::from);
     let task = tokio::spawn(async move {
+        // Connection tasks are kept so that shutdown can wait for them: each holds the core
+        // (and so its storage) until it has seen the stop signal and ended.
+        let mut connections = tokio::task::JoinSet::new();
         loop {
             let accepted = tokio::select! {
                 accepted = listener.accept() => accepted,
                 _ = stopped.changed() => break,
+                Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             };
             let (stream, peer) = match accepted {
                 Ok(accepted) => accepted,
@@ -62,7 +66,7 @@ pub fn serve_listener(
             let router = router.clone();
             let acceptor = acceptor.clone();
             let mut connection_stopped = stopped.clone();
-            tokio::spawn(async move {
+            connections.spawn(async move {
                 let service =
                     router.map_request(move |request: http::Request<hyper::body::Incoming>| {
                         let mut request = request.map(axum::body::Body::new);
@@ -107,6 +111,7 @@ pub fn serve_listener(
                 }
             });
         }
+        while connections.join_next().await.is_some() {}
     });
     Ok(ListenerHandle {
         local_addr,

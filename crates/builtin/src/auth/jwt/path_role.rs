@@ -147,9 +147,10 @@ pub(crate) async fn load_role(
     name: &str,
 ) -> Result<Option<JwtRole>, LogicalError> {
     let storage: &dyn StorageView = state.storage.as_ref();
-    let Some(mut role) = storage.get_json::<JwtRole>(&key(name)).await? else {
+    let Some(cached) = state.roles.get_or_load(storage, &key(name)).await? else {
         return Ok(None);
     };
+    let mut role = JwtRole::clone(&cached);
     if role.role_type.is_empty() {
         role.role_type = ROLE_TYPE_JWT.into();
     }
@@ -224,7 +225,10 @@ async fn delete(
     if input.name.is_empty() {
         return Err(LogicalError::user("role name required"));
     }
-    state.storage.delete(&key(&input.name)).await?;
+    let role_key = key(&input.name);
+    let deleted = state.storage.delete(&role_key).await;
+    state.roles.invalidate([role_key.as_str()]);
+    deleted?;
     Ok(None)
 }
 
@@ -448,10 +452,14 @@ async fn write(
             "verbose_oidc_logging has been enabled for this role. This is not recommended in production since sensitive information may be present in OIDC responses.",
         );
     }
-    state
+    let role_key = key(&name);
+    let written = state
         .storage
-        .put(StorageEntry::json(key(&name), &role)?)
-        .await?;
+        .put(StorageEntry::json(role_key.clone(), &role)?)
+        .await;
+    // Dropped even when the write failed: it may still have landed.
+    state.roles.invalidate([role_key.as_str()]);
+    written?;
     Ok(if response.warnings.is_empty() {
         None
     } else {

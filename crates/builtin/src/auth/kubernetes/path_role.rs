@@ -76,7 +76,8 @@ pub(crate) async fn load_role(
     name: &str,
 ) -> Result<Option<KubeRole>, LogicalError> {
     let storage: &dyn StorageView = state.storage.as_ref();
-    storage.get_json(&key(name)).await
+    let cached = state.roles.get_or_load(storage, &key(name)).await?;
+    Ok(cached.map(|role| KubeRole::clone(&role)))
 }
 
 async fn list(
@@ -133,7 +134,10 @@ async fn delete(
     _req: Request,
     input: RoleName,
 ) -> Result<Option<Response>, LogicalError> {
-    state.storage.delete(&key(&input.name)).await?;
+    let role_key = key(&input.name);
+    let deleted = state.storage.delete(&role_key).await;
+    state.roles.invalidate([role_key.as_str()]);
+    deleted?;
     Ok(None)
 }
 
@@ -288,10 +292,14 @@ async fn write(
             "invalid alias_name_source, must be one of: serviceaccount_uid, serviceaccount_name",
         ));
     }
-    state
+    let role_key = key(&name);
+    let written = state
         .storage
-        .put(StorageEntry::json(key(&name), &role)?)
-        .await?;
+        .put(StorageEntry::json(role_key.clone(), &role)?)
+        .await;
+    // Dropped even when the write failed: it may still have landed.
+    state.roles.invalidate([role_key.as_str()]);
+    written?;
     Ok(if response.warnings.is_empty() {
         None
     } else {
