@@ -325,6 +325,7 @@ impl AuditBroker {
         if entry.options.get("skip_test").map(String::as_str) != Some("true") {
             let probe = AuditInput::probe();
             let result = entry::request_line(
+                &entry.path,
                 &probe,
                 "",
                 &entry::rfc3339_nano_now(),
@@ -457,7 +458,14 @@ impl AuditBroker {
     async fn log_request(&self, input: &AuditInput, error: &str) -> Result<(), CoreError> {
         let time = entry::rfc3339_nano_now();
         self.fan_out("request", |device| {
-            entry::request_line(input, error, &time, &device.format, &device.salt)
+            entry::request_line(
+                &device.path,
+                input,
+                error,
+                &time,
+                &device.format,
+                &device.salt,
+            )
         })
         .await
     }
@@ -470,7 +478,14 @@ impl AuditBroker {
     ) -> Result<(), CoreError> {
         let time = entry::rfc3339_nano_now();
         self.fan_out("response", |device| {
-            entry::response_line(input, outcome, &time, &device.format, &device.salt)
+            entry::response_line(
+                &device.path,
+                input,
+                outcome,
+                &time,
+                &device.format,
+                &device.salt,
+            )
         })
         .await
     }

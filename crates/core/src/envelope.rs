@@ -73,6 +73,18 @@ pub fn wrap_info_block(info: &WrapInfo) -> Value {
 /// copy of `data` on some sys routes). A wrapped response shows only its `wrap_info`, with
 /// an empty `request_id`, as Vault does.
 pub fn envelope(request_id: &str, path: &str, mount_type: &str, resp: &Response) -> Value {
+    envelope_with_data(request_id, path, mount_type, resp, resp.data.clone())
+}
+
+/// [`envelope`] with the response's `data` handed over (taken out of `resp` by a caller that
+/// owns it), so that it is moved into the body rather than copied.
+pub fn envelope_with_data(
+    request_id: &str,
+    path: &str,
+    mount_type: &str,
+    resp: &Response,
+    data: Option<warden_logical::Map>,
+) -> Value {
     if let Some(info) = &resp.wrap_info {
         return json!({
             "request_id": "",
@@ -101,7 +113,7 @@ pub fn envelope(request_id: &str, path: &str, mount_type: &str, resp: &Response)
     };
     let mut body = Map::new();
     if injects_data(path)
-        && let Some(data) = &resp.data
+        && let Some(data) = &data
     {
         for (key, value) in data {
             body.insert(key.clone(), value.clone());
@@ -111,10 +123,7 @@ pub fn envelope(request_id: &str, path: &str, mount_type: &str, resp: &Response)
     body.insert("lease_id".into(), json!(lease_id));
     body.insert("renewable".into(), json!(renewable));
     body.insert("lease_duration".into(), json!(lease_duration));
-    body.insert(
-        "data".into(),
-        resp.data.clone().map_or(Value::Null, Value::Object),
-    );
+    body.insert("data".into(), data.map_or(Value::Null, Value::Object));
     body.insert("wrap_info".into(), Value::Null);
     body.insert("warnings".into(), warnings);
     body.insert(

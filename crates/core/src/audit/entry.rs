@@ -4,10 +4,12 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use warden_logical::{Auth, Connection, Map, Operation, Request, Response, SecretString, WrapInfo};
 
 use super::file::{FormatOptions, encode_line};
@@ -57,6 +59,17 @@ pub(crate) struct AuditInput {
     pub(crate) request_logged: bool,
     /// `policy_results.allowed` of both entries; `None` omits `policy_results`.
     pub(crate) allowed: Option<bool>,
+    /// The `auth` and `request` blocks each device rendered for the request entry: the
+    /// response entry repeats them unchanged, so they are hashed and encoded once.
+    rendered: Mutex<Vec<Rendered>>,
+}
+
+/// One device's rendering of the blocks both entries share.
+#[derive(Debug)]
+struct Rendered {
+    device: String,
+    auth: Box<RawValue>,
+    request: Box<RawValue>,
 }
 
 impl std::fmt::Debug for AuditInput {
@@ -88,6 +101,7 @@ impl AuditInput {
             caller: None,
             request_logged: false,
             allowed: Some(true),
+            rendered: Mutex::new(Vec::new()),
         }
     }
 
@@ -283,8 +297,8 @@ struct Entry<'a> {
     time: String,
     #[serde(rename = "type")]
     kind: &'static str,
-    auth: EntryAuth,
-    request: EntryRequest<'a>,
+    auth: &'a RawValue,
+    request: &'a RawValue,
     #[serde(skip_serializing_if = "Option::is_none")]
     response: Option<EntryResponse<'a>>,
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -529,8 +543,22 @@ fn response_block<'a>(
     }
 }
 
-/// The request entry of one device.
+fn raw(block: &impl Serialize) -> Result<Box<RawValue>, CoreError> {
+    serde_json::value::to_raw_value(block)
+        .map_err(|err| CoreError::internal(format!("failed to encode audit entry: {err}")))
+}
+
+impl AuditInput {
+    fn rendered(&self) -> std::sync::MutexGuard<'_, Vec<Rendered>> {
+        // Plain data: a panic elsewhere cannot leave it half-updated.
+        self.rendered.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The request entry of one device (`device` names it, to reuse its blocks in the response
+/// entry).
 pub(crate) fn request_line(
+    device: &str,
     input: &AuditInput,
     error: &str,
     time: &str,
@@ -538,19 +566,30 @@ pub(crate) fn request_line(
     salt: &Salt,
 ) -> Result<Vec<u8>, CoreError> {
     let h = Hasher::new(input, format, salt);
+    let auth = raw(&caller_auth(input, &h))?;
+    let request = raw(&request_block(input, &h))?;
     let entry = Entry {
         time: time.to_owned(),
         kind: "request",
-        auth: caller_auth(input, &h),
-        request: request_block(input, &h),
+        auth: &auth,
+        request: &request,
         response: None,
         error: error.to_owned(),
     };
-    encode_line(&entry, format)
+    let line = encode_line(&entry, format)?;
+    let mut rendered = input.rendered();
+    rendered.retain(|r| r.device != device);
+    rendered.push(Rendered {
+        device: device.to_owned(),
+        auth,
+        request,
+    });
+    Ok(line)
 }
 
 /// The response entry of one device.
 pub(crate) fn response_line(
+    device: &str,
     input: &AuditInput,
     outcome: &Outcome<'_>,
     time: &str,
@@ -559,12 +598,26 @@ pub(crate) fn response_line(
 ) -> Result<Vec<u8>, CoreError> {
     let h = Hasher::new(input, format, salt);
     let data = response_data(input, outcome, format);
+    let response = Some(response_block(input, outcome, &data, &h));
+    let rendered = input.rendered();
+    let reused = rendered.iter().find(|r| r.device == device);
+    let fresh;
+    let (auth, request) = match reused {
+        Some(r) => (&*r.auth, &*r.request),
+        None => {
+            fresh = (
+                raw(&caller_auth(input, &h))?,
+                raw(&request_block(input, &h))?,
+            );
+            (&*fresh.0, &*fresh.1)
+        }
+    };
     let entry = Entry {
         time: time.to_owned(),
         kind: "response",
-        auth: caller_auth(input, &h),
-        request: request_block(input, &h),
-        response: Some(response_block(input, outcome, &data, &h)),
+        auth,
+        request,
+        response,
         error: outcome.error.clone(),
     };
     encode_line(&entry, format)

@@ -143,7 +143,15 @@ pub(crate) fn logical(
             return empty_error(StatusCode::NOT_FOUND);
         }
     }
-    let body = warden_core::envelope::envelope(request_id, path, &handled.mount_type, &resp);
+    let mut resp = resp;
+    let data = resp.data.take();
+    let body = warden_core::envelope::envelope_with_data(
+        request_id,
+        path,
+        &handled.mount_type,
+        &resp,
+        data,
+    );
     let status = resp
         .status_code
         .and_then(|c| StatusCode::from_u16(c).ok())

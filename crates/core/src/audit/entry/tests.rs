@@ -65,7 +65,7 @@ fn text(line: &[u8]) -> String {
 fn request_entry_matches_vaults_schema_and_order() {
     let salt = salt();
     let h = |s: &str| salt.hmac(s);
-    let line = request_line(&kv_write(), "", TIME, &format(), &salt).unwrap();
+    let line = request_line("file/", &kv_write(), "", TIME, &format(), &salt).unwrap();
     let expected = format!(
         concat!(
             r#"{{"time":"{time}","type":"request","#,
@@ -128,7 +128,7 @@ fn login_response_hashes_tokens_but_not_metadata() {
         response: Some(&resp),
         ..Outcome::default()
     };
-    let line = text(&response_line(&input, &outcome, TIME, &format(), &salt).unwrap());
+    let line = text(&response_line("file/", &input, &outcome, TIME, &format(), &salt).unwrap());
     assert!(
         !line.contains("eyJhbGciOi")
             && !line.contains("hvs.minted")
@@ -182,11 +182,11 @@ fn log_raw_and_hmac_accessor_false() {
         raw: true,
         ..format()
     };
-    let line = text(&request_line(&kv_write(), "", TIME, &raw, &salt).unwrap());
+    let line = text(&request_line("file/", &kv_write(), "", TIME, &raw, &salt).unwrap());
     assert!(line.contains(r#""client_token":"hvs.root""#) && line.contains("s3cret"));
     assert!(!line.contains("hmac-sha256"));
     let clear_accessor = FormatOptions::default();
-    let line = text(&request_line(&kv_write(), "", TIME, &clear_accessor, &salt).unwrap());
+    let line = text(&request_line("file/", &kv_write(), "", TIME, &clear_accessor, &salt).unwrap());
     assert!(line.contains(r#""accessor":"acc-root""#));
     assert!(line.contains(r#""client_token_accessor":"acc-root""#));
     assert!(!line.contains("hvs.root") && !line.contains("s3cret"));
@@ -197,7 +197,7 @@ fn non_hmac_keys_come_from_the_mount() {
     let salt = salt();
     let mut input = kv_write();
     input.non_hmac_request_keys = vec!["password".into()];
-    let line = text(&request_line(&input, "", TIME, &format(), &salt).unwrap());
+    let line = text(&request_line("file/", &input, "", TIME, &format(), &salt).unwrap());
     assert!(line.contains(r#""password":"s3cret""#));
 }
 
@@ -211,7 +211,7 @@ fn errors_wrap_info_secrets_and_list_elision() {
         error: "1 error occurred:\n\t* invalid request\n\n".into(),
         error_data: Some("bad <input> s3cret".into()),
     };
-    let line = text(&response_line(&input, &outcome, TIME, &format(), &salt).unwrap());
+    let line = text(&response_line("file/", &input, &outcome, TIME, &format(), &salt).unwrap());
     let entry: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(entry["error"], "1 error occurred:\n\t* invalid request\n\n");
     assert_eq!(
@@ -240,7 +240,7 @@ fn errors_wrap_info_secrets_and_list_elision() {
         response: Some(&resp),
         ..Outcome::default()
     };
-    let line = text(&response_line(&input, &outcome, TIME, &format(), &salt).unwrap());
+    let line = text(&response_line("file/", &input, &outcome, TIME, &format(), &salt).unwrap());
     let entry: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(
         entry["response"]["wrap_info"],
@@ -264,7 +264,7 @@ fn errors_wrap_info_secrets_and_list_elision() {
         elide_list_responses: true,
         ..format()
     };
-    let line = text(&response_line(&list, &outcome, TIME, &elide, &salt).unwrap());
+    let line = text(&response_line("file/", &list, &outcome, TIME, &elide, &salt).unwrap());
     let entry: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(entry["response"]["data"], json!({"key_info": 1, "keys": 2}));
 }
@@ -276,6 +276,7 @@ fn denied_and_probe_entries() {
     input.allowed = Some(false);
     let line = text(
         &request_line(
+            "file/",
             &input,
             "1 error occurred:\n\t* permission denied\n\n",
             TIME,
@@ -292,7 +293,7 @@ fn denied_and_probe_entries() {
         prefix: "AUDIT: ".into(),
         ..format()
     };
-    let line = text(&request_line(&probe, "", TIME, &prefixed, &salt).unwrap());
+    let line = text(&request_line("file/", &probe, "", TIME, &prefixed, &salt).unwrap());
     let expected = format!(
         concat!(
             r#"AUDIT: {{"time":"{}","type":"request","auth":{{"token_type":"default"}},"#,
@@ -315,4 +316,29 @@ fn go_escaping_and_time_formats() {
     let whole = time::OffsetDateTime::from_unix_timestamp(1_500_000_000).unwrap();
     assert_eq!(format_time(whole, true), "2017-07-14T02:40:00Z");
     assert!(super::super::hash::is_rfc3339(&rfc3339_nano_now()));
+}
+
+#[test]
+fn the_response_entry_reuses_the_request_entrys_blocks_per_device() {
+    let salt = salt();
+    let other_salt = Salt::new("5c3d2a64-0000-4000-8000-000000000002");
+    let mut data = Map::new();
+    data.insert("value".into(), json!("shown"));
+    let resp = Response::with_data(data);
+    let outcome = Outcome {
+        response: Some(&resp),
+        ..Outcome::default()
+    };
+    let fresh = response_line("file/", &kv_write(), &outcome, TIME, &format(), &salt).unwrap();
+
+    let input = kv_write();
+    request_line("file/", &input, "", TIME, &format(), &salt).unwrap();
+    request_line("other/", &input, "", TIME, &format(), &other_salt).unwrap();
+    let reused = response_line("file/", &input, &outcome, TIME, &format(), &salt).unwrap();
+    assert_eq!(text(&reused), text(&fresh));
+    // Each device keeps its own HMACs: another device's blocks are never borrowed.
+    let other = response_line("other/", &input, &outcome, TIME, &format(), &other_salt).unwrap();
+    let token_hmac = other_salt.hmac("hvs.root");
+    assert!(text(&other).contains(&token_hmac), "{}", text(&other));
+    assert!(!text(&other).contains(&salt.hmac("hvs.root")));
 }
