@@ -59,6 +59,8 @@ pub enum UseOutcome {
 pub struct TokenStore {
     view: BarrierView,
     salt: SecretString,
+    /// The salt as an HMAC key, prepared once (it names every token on every request).
+    salt_key: hmac::Key,
     batch: BatchCipher,
     locks: Vec<tokio::sync::Mutex<()>>,
     /// Decrypted records by salted id (see `cache`).
@@ -101,6 +103,7 @@ impl TokenStore {
             .collect();
         Ok(Self {
             view,
+            salt_key: hmac::Key::new(hmac::HMAC_SHA256, salt.as_bytes()),
             salt: SecretString::new(salt),
             batch: BatchCipher::new(&key)?,
             locks,
@@ -111,8 +114,7 @@ impl TokenStore {
     /// The storage name of a token id or accessor.
     pub(crate) fn salt_id(&self, id: &str) -> String {
         if id.contains('.') {
-            let key = hmac::Key::new(hmac::HMAC_SHA256, self.salt.expose().as_bytes());
-            crate::random::prefixed_hex("h", hmac::sign(&key, id.as_bytes()).as_ref())
+            crate::random::prefixed_hex("h", hmac::sign(&self.salt_key, id.as_bytes()).as_ref())
         } else {
             let mut ctx = digest::Context::new(&digest::SHA1_FOR_LEGACY_USE_ONLY);
             ctx.update(self.salt.expose().as_bytes());
