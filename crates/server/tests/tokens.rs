@@ -548,3 +548,53 @@ async fn token_roles_shape_the_tokens_created_with_them() {
         404
     );
 }
+
+/// Token records are cached after a use: every change must still be seen by the next request.
+#[tokio::test]
+async fn a_used_token_sees_its_renewal_and_its_revocation_at_once() {
+    let server = TestServer::dev().await.unwrap();
+    let token = token_of(&create(&server, json!({ "policies": ["default"], "ttl": "10m" })).await);
+    let lookup = |token: String| {
+        let server = &server;
+        async move {
+            server
+                .request_with_token("GET", "auth/token/lookup-self", None, Some(&token))
+                .await
+        }
+    };
+    let first = lookup(token.clone()).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert!(first.body["data"]["last_renewal_time"].is_null());
+
+    let renewed = server
+        .request_with_token(
+            "POST",
+            "auth/token/renew-self",
+            Some(json!({ "increment": "20m" })),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(renewed.status, 200, "{}", renewed.text);
+    let after = lookup(token.clone()).await;
+    assert!(
+        after.body["data"]["last_renewal_time"].is_number(),
+        "{}",
+        after.text
+    );
+    assert!(
+        after.body["data"]["ttl"].as_u64().unwrap() > 600,
+        "{}",
+        after.text
+    );
+
+    let revoked = server
+        .request_with_token("POST", "auth/token/revoke-self", None, Some(&token))
+        .await;
+    assert_eq!(revoked.status, 204, "{}", revoked.text);
+    let gone = lookup(token).await;
+    assert_eq!(
+        gone.status, 403,
+        "a revoked token still works: {}",
+        gone.text
+    );
+}
