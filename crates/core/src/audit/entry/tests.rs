@@ -1,7 +1,7 @@
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
-use serde_json::json;
+use serde_json::{Value, json};
 use warden_logical::{Auth, Connection, LeaseOptions, Secret, TokenEntry, TokenType, WrapInfo};
 
 use super::*;
