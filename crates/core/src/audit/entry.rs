@@ -211,15 +211,20 @@ pub(crate) fn response_line(
     format: &FormatOptions,
     salt: &Salt,
 ) -> Result<Vec<u8>, CoreError> {
-    let h = Hasher::new(input, format, salt);
     let data = response_data(input, outcome, format);
-    let response = Some(response_block(input, outcome, &data, &h));
+    let response = Some(response_block(
+        input,
+        outcome,
+        &data,
+        &Hasher::bare(format, salt),
+    ));
     let rendered = input.rendered();
     let reused = rendered.iter().find(|r| r.device == device);
     let fresh;
     let (auth, request) = match reused {
         Some(r) => (&*r.auth, &*r.request),
         None => {
+            let h = Hasher::new(input, format, salt);
             fresh = (
                 raw(&caller_auth(input, &h))?,
                 raw(&request_block(input, &h))?,

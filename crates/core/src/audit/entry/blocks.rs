@@ -174,13 +174,19 @@ pub(super) struct Hasher<'a> {
 }
 
 impl<'a> Hasher<'a> {
-    pub(super) fn new(input: &AuditInput, format: &'a FormatOptions, salt: &'a Salt) -> Self {
-        let mut h = Self {
+    /// A hasher for the response's own blocks, which never show the caller's token.
+    pub(super) fn bare(format: &'a FormatOptions, salt: &'a Salt) -> Self {
+        Self {
             format,
             salt,
             client_token: String::new(),
             caller_accessor: String::new(),
-        };
+        }
+    }
+
+    /// A hasher for the `auth` and `request` blocks: the caller's token and accessor hashed.
+    pub(super) fn new(input: &AuditInput, format: &'a FormatOptions, salt: &'a Salt) -> Self {
+        let mut h = Self::bare(format, salt);
         h.client_token = h.token(input.client_token.as_ref().map_or("", SecretString::expose));
         h.caller_accessor = h.accessor(input.caller.as_ref().map_or("", |c| c.accessor.as_str()));
         h
