@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde::de::DeserializeOwned;
 
-use crate::{LogicalError, StorageView};
+use crate::{LogicalError, StorageEntry, StorageView};
 
 #[derive(Debug)]
 struct Inner<T> {
@@ -92,6 +92,28 @@ impl<T> DecodedCache<T> {
     /// Whether nothing is cached.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+impl<T> DecodedCache<T> {
+    /// Writes `entry` to `storage` and drops its cached value, even when the write failed
+    /// (it may still have landed).
+    pub async fn put(
+        &self,
+        storage: &dyn StorageView,
+        entry: StorageEntry,
+    ) -> Result<(), LogicalError> {
+        let key = entry.key.clone();
+        let written = storage.put(entry).await;
+        self.invalidate([key.as_str()]);
+        written
+    }
+
+    /// Deletes `key` from `storage` and drops its cached value, even when the delete failed.
+    pub async fn delete(&self, storage: &dyn StorageView, key: &str) -> Result<(), LogicalError> {
+        let deleted = storage.delete(key).await;
+        self.invalidate([key]);
+        deleted
     }
 }
 

@@ -163,6 +163,19 @@ fn raw(block: &impl Serialize) -> Result<Box<RawValue>, CoreError> {
         .map_err(|err| CoreError::internal(format!("failed to encode audit entry: {err}")))
 }
 
+/// The `auth` and `request` blocks, the same in both entries, as one device renders them.
+fn shared_blocks(
+    input: &AuditInput,
+    format: &FormatOptions,
+    salt: &Salt,
+) -> Result<(Box<RawValue>, Box<RawValue>), CoreError> {
+    let h = Hasher::new(input, format, salt);
+    Ok((
+        raw(&caller_auth(input, &h))?,
+        raw(&request_block(input, &h))?,
+    ))
+}
+
 impl AuditInput {
     fn rendered(&self) -> std::sync::MutexGuard<'_, Vec<Rendered>> {
         // Plain data: a panic elsewhere cannot leave it half-updated.
@@ -180,9 +193,7 @@ pub(crate) fn request_line(
     format: &FormatOptions,
     salt: &Salt,
 ) -> Result<Vec<u8>, CoreError> {
-    let h = Hasher::new(input, format, salt);
-    let auth = raw(&caller_auth(input, &h))?;
-    let request = raw(&request_block(input, &h))?;
+    let (auth, request) = shared_blocks(input, format, salt)?;
     let entry = Entry {
         time: time.to_owned(),
         kind: "request",
@@ -224,11 +235,7 @@ pub(crate) fn response_line(
     let (auth, request) = match reused {
         Some(r) => (&*r.auth, &*r.request),
         None => {
-            let h = Hasher::new(input, format, salt);
-            fresh = (
-                raw(&caller_auth(input, &h))?,
-                raw(&request_block(input, &h))?,
-            );
+            fresh = shared_blocks(input, format, salt)?;
             (&*fresh.0, &*fresh.1)
         }
     };

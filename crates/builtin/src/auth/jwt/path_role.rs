@@ -225,10 +225,10 @@ async fn delete(
     if input.name.is_empty() {
         return Err(LogicalError::user("role name required"));
     }
-    let role_key = key(&input.name);
-    let deleted = state.storage.delete(&role_key).await;
-    state.roles.invalidate([role_key.as_str()]);
-    deleted?;
+    state
+        .roles
+        .delete(state.storage.as_ref(), &key(&input.name))
+        .await?;
     Ok(None)
 }
 
@@ -452,14 +452,13 @@ async fn write(
             "verbose_oidc_logging has been enabled for this role. This is not recommended in production since sensitive information may be present in OIDC responses.",
         );
     }
-    let role_key = key(&name);
-    let written = state
-        .storage
-        .put(StorageEntry::json(role_key.clone(), &role)?)
-        .await;
-    // Dropped even when the write failed: it may still have landed.
-    state.roles.invalidate([role_key.as_str()]);
-    written?;
+    state
+        .roles
+        .put(
+            state.storage.as_ref(),
+            StorageEntry::json(key(&name), &role)?,
+        )
+        .await?;
     Ok(if response.warnings.is_empty() {
         None
     } else {

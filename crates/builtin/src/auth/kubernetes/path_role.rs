@@ -134,10 +134,10 @@ async fn delete(
     _req: Request,
     input: RoleName,
 ) -> Result<Option<Response>, LogicalError> {
-    let role_key = key(&input.name);
-    let deleted = state.storage.delete(&role_key).await;
-    state.roles.invalidate([role_key.as_str()]);
-    deleted?;
+    state
+        .roles
+        .delete(state.storage.as_ref(), &key(&input.name))
+        .await?;
     Ok(None)
 }
 
@@ -292,14 +292,13 @@ async fn write(
             "invalid alias_name_source, must be one of: serviceaccount_uid, serviceaccount_name",
         ));
     }
-    let role_key = key(&name);
-    let written = state
-        .storage
-        .put(StorageEntry::json(role_key.clone(), &role)?)
-        .await;
-    // Dropped even when the write failed: it may still have landed.
-    state.roles.invalidate([role_key.as_str()]);
-    written?;
+    state
+        .roles
+        .put(
+            state.storage.as_ref(),
+            StorageEntry::json(key(&name), &role)?,
+        )
+        .await?;
     Ok(if response.warnings.is_empty() {
         None
     } else {
