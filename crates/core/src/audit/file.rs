@@ -125,18 +125,57 @@ pub(crate) fn parse_options(options: &BTreeMap<String, String>) -> Result<FileOp
     })
 }
 
-/// Serializes an entry as one line: the prefix, Go-style JSON, a newline.
+/// Room for a typical entry (a request line is about 1 KiB, a response line 2 KiB), so the
+/// line is serialized without regrowing.
+const LINE_CAPACITY: usize = 2048;
+
+/// Serializes an entry as one line: the prefix, Go-style JSON, a newline. The JSON is
+/// written straight into the line; only the rare entry holding a byte Go escapes is rewritten.
 pub(crate) fn encode_line(
     entry: &impl serde::Serialize,
     format: &FormatOptions,
 ) -> Result<Vec<u8>, CoreError> {
-    let json = serde_json::to_vec(entry)
-        .map_err(|err| CoreError::internal(format!("failed to encode audit entry: {err}")))?;
-    let mut out = Vec::with_capacity(format.prefix.len() + json.len() + 16);
+    let start = format.prefix.len();
+    let mut out = Vec::with_capacity(start + LINE_CAPACITY);
     out.extend_from_slice(format.prefix.as_bytes());
-    go_escape(&json, &mut out);
+    serde_json::to_writer(&mut out, entry)
+        .map_err(|err| CoreError::internal(format!("failed to encode audit entry: {err}")))?;
+    if let Some(first) = next_go_escaped(&out[start..]) {
+        let json = out.split_off(start + first);
+        go_escape(&json, &mut out);
+    }
     out.push(b'\n');
     Ok(out)
+}
+
+/// Whether Go's encoder may escape this byte (0xE2 starts U+2028 and U+2029).
+fn may_need_go_escape(byte: u8) -> bool {
+    matches!(byte, b'<' | b'>' | b'&' | 0xE2)
+}
+
+/// The first byte that may need a Go escape. Whole chunks are tested with a branch-free fold
+/// (the compiler turns it into vector compares), since nearly every entry has none.
+fn next_go_escaped(bytes: &[u8]) -> Option<usize> {
+    const CHUNK: usize = 64;
+    let mut chunks = bytes.chunks_exact(CHUNK);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        if chunk
+            .iter()
+            .fold(false, |hit, &byte| hit | may_need_go_escape(byte))
+        {
+            return chunk
+                .iter()
+                .position(|&byte| may_need_go_escape(byte))
+                .map(|at| offset + at);
+        }
+        offset += CHUNK;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&byte| may_need_go_escape(byte))
+        .map(|at| offset + at)
 }
 
 /// Go's encoder escapes `<`, `>`, `&`, U+2028 and U+2029; in JSON text they only occur
@@ -144,10 +183,7 @@ pub(crate) fn encode_line(
 pub(crate) fn go_escape(json: &[u8], out: &mut Vec<u8>) {
     let mut rest = json;
     // Copy the runs between bytes that may need escaping in one go: most entries have none.
-    while let Some(at) = rest
-        .iter()
-        .position(|b| matches!(b, b'<' | b'>' | b'&' | 0xE2))
-    {
+    while let Some(at) = next_go_escaped(rest) {
         out.extend_from_slice(&rest[..at]);
         let tail = &rest[at..];
         let consumed = match tail {

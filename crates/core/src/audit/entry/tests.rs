@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use warden_logical::{Auth, Connection, LeaseOptions, Secret, TokenEntry, TokenType, WrapInfo};
 
 use super::*;
-use crate::audit::file::go_escape;
+use crate::audit::file::{encode_line, go_escape};
 use crate::mount::MountEntry;
 
 const TIME: &str = "2026-11-22T10:46:40.123456789Z";
@@ -316,6 +316,26 @@ fn go_escaping_and_time_formats() {
     let whole = time::OffsetDateTime::from_unix_timestamp(1_500_000_000).unwrap();
     assert_eq!(format_time(whole, true), "2017-07-14T02:40:00Z");
     assert!(super::super::hash::is_rfc3339(&rfc3339_nano_now()));
+}
+
+#[test]
+fn lines_escape_like_go_wherever_the_byte_falls() {
+    let prefixed = FormatOptions {
+        prefix: "audit: ".into(),
+        ..format()
+    };
+    // Escapable bytes before, inside and after a whole 64-byte chunk, and a 0xE2 lead byte
+    // (the euro sign) that Go leaves alone.
+    let long = "x".repeat(70);
+    let entry = json!({"a": format!("{long}<{long}&"), "b": "€>", "c": "\u{2028}"});
+    let line = encode_line(&entry, &prefixed).unwrap();
+    let expected = format!(
+        "audit: {{\"a\":\"{long}\\u003c{long}\\u0026\",\"b\":\"€\\u003e\",\"c\":\"\\u2028\"}}\n"
+    );
+    assert_eq!(text(&line), expected);
+    // Nothing to escape: the serialized JSON is the line as it is.
+    let plain = encode_line(&json!({"a": long}), &format()).unwrap();
+    assert_eq!(text(&plain), format!("{{\"a\":\"{long}\"}}\n"));
 }
 
 #[test]
