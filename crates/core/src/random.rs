@@ -58,6 +58,18 @@ pub(crate) fn random_base62(len: usize) -> String {
     out
 }
 
+/// `value` in base62 over `BASE62`, left-padded with `0` to `width` characters. The
+/// alphabet is in ASCII order, so strings of one width sort as their values do (11
+/// characters hold any `u64`).
+pub(crate) fn base62_ordered(mut value: u64, width: usize) -> String {
+    let mut digits = vec![BASE62[0]; width];
+    for slot in digits.iter_mut().rev() {
+        *slot = BASE62[usize::try_from(value % 62).unwrap_or_default()];
+        value /= 62;
+    }
+    digits.into_iter().map(char::from).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,6 +80,28 @@ mod tests {
         assert_eq!(value.len(), 24);
         assert!(value.bytes().all(|b| b.is_ascii_alphanumeric()));
         assert_ne!(value, random_base62(24));
+    }
+
+    #[test]
+    fn ordered_base62_sorts_as_its_values() {
+        assert_eq!(base62_ordered(0, 11), "00000000000");
+        assert_eq!(base62_ordered(61, 3), "00z");
+        assert_eq!(base62_ordered(62, 3), "010");
+        assert_eq!(base62_ordered(u64::MAX, 11), "LygHa16AHYF");
+        let values = [
+            0,
+            1,
+            61,
+            62,
+            3_843,
+            1_796_187_401_313_448_193,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        let encoded: Vec<String> = values.iter().map(|v| base62_ordered(*v, 11)).collect();
+        let mut sorted = encoded.clone();
+        sorted.sort();
+        assert_eq!(encoded, sorted);
     }
 
     #[test]

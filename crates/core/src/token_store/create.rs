@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use warden_logical::{SecretString, StorageEntry, StorageOp, TokenEntry, TokenType};
 
-use super::record::{TokenLease, TokenRecord, now_nanos};
+use super::record::{TokenLease, TokenRecord, UnixNanos, now_nanos};
 use super::{
     AccessorEntry, SERVICE_TOKEN_PREFIX, TOKEN_LENGTH, TokenStore, expiry_key, index_put,
-    record_put,
+    ordered_random, record_put,
 };
 use crate::CoreError;
 use crate::random::random_base62;
@@ -117,8 +117,8 @@ impl TokenStore {
             return Ok(record);
         }
         entry.token_type = TokenType::Service;
-        entry.id = SecretString::new(self.new_id(new.id.as_deref()).await?);
-        entry.accessor = random_base62(TOKEN_LENGTH);
+        entry.id = SecretString::new(self.new_id(new.id.as_deref(), now).await?);
+        entry.accessor = ordered_random(now);
         entry.cubbyhole_id = random_base62(TOKEN_LENGTH);
         let record = TokenRecord {
             entry,
@@ -152,12 +152,9 @@ impl TokenStore {
         Ok(record)
     }
 
-    async fn new_id(&self, custom: Option<&str>) -> Result<String, CoreError> {
+    async fn new_id(&self, custom: Option<&str>, now: UnixNanos) -> Result<String, CoreError> {
         let Some(id) = custom else {
-            return Ok(format!(
-                "{SERVICE_TOKEN_PREFIX}{}",
-                random_base62(TOKEN_LENGTH)
-            ));
+            return Ok([SERVICE_TOKEN_PREFIX, &ordered_random(now)].concat());
         };
         if id.starts_with(SERVICE_TOKEN_PREFIX) {
             return Err(CoreError::User(

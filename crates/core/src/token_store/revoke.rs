@@ -7,7 +7,7 @@
 use warden_logical::{StorageOp, StorageView};
 
 use super::record::{TokenLease, TokenRecord, UnixNanos, now_nanos};
-use super::{TokenStore, expiry_key, index_put, record_put};
+use super::{TokenStore, expiry_entry_token, expiry_key, index_put, record_put};
 use crate::CoreError;
 
 impl TokenStore {
@@ -139,15 +139,24 @@ impl TokenStore {
                 break;
             }
             let folder = format!("expire/time/{bucket}");
-            for salted in self.view().list(&folder).await? {
-                let index_key = format!("{folder}{salted}");
-                match self.load_salted(&salted).await? {
+            for name in self.view().list(&folder).await? {
+                let index_key = format!("{folder}{name}");
+                let (salted, earlier_layout) = expiry_entry_token(&name);
+                match self.load_salted(salted).await? {
                     Some(record) if due(&record, now) => {
-                        self.revoke_salted_tree(&salted).await?;
+                        self.revoke_salted_tree(salted).await?;
                         revoked += 1;
                     }
-                    Some(record) if current_index(&record, &salted) == Some(index_key.clone()) => {
+                    Some(record) if current_index(&record, salted) == Some(index_key.clone()) => {
                         // Due later this minute: the next sweep takes it.
+                    }
+                    Some(record) if earlier_layout => {
+                        // Written before the nanosecond was in the key: moved, not lost.
+                        let mut ops = vec![StorageOp::Delete(index_key)];
+                        if let Some(current) = current_index(&record, salted) {
+                            ops.push(index_put(&current, &record)?);
+                        }
+                        self.commit(ops).await?;
                     }
                     _ => self.view().delete(&index_key).await?,
                 }
