@@ -4,6 +4,10 @@
 //! `cargo run --release -p warden-testkit --bin warden-bench -- --duration 5s`
 
 use clap::Parser;
+
+/// The allocator the `warden` binary ships with, so the in-process server measures as it runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use warden_testkit::bench::{self, Args, Internal};
 
 fn main() -> anyhow::Result<()> {
