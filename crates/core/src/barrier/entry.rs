@@ -3,7 +3,6 @@
 //! key path as additional authenticated data, so a value cannot be moved to another key.
 
 use aws_lc_rs::aead::{self, Aad, NONCE_LEN, Nonce};
-use aws_lc_rs::rand;
 use zeroize::Zeroize;
 
 use super::BarrierError;
@@ -26,7 +25,7 @@ pub(crate) fn seal(
     plain: &[u8],
 ) -> Result<Vec<u8>, BarrierError> {
     let mut nonce = [0u8; NONCE_LEN];
-    rand::fill(&mut nonce).map_err(|_| BarrierError::Random)?;
+    crate::random::fill_small(&mut nonce).map_err(|_| BarrierError::Random)?;
 
     let mut out = Vec::with_capacity(HEADER_LEN + plain.len() + TAG_LEN);
     out.extend_from_slice(&term.to_be_bytes());
