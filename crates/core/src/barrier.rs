@@ -361,5 +361,17 @@ fn keyring_ops(keyring: &Keyring) -> Result<Vec<TxnOp>> {
     ])
 }
 
+/// An unsealed barrier over an in-memory store, for the unit tests of what sits on it.
+#[cfg(test)]
+pub(crate) async fn unsealed_in_memory() -> Arc<Barrier> {
+    let barrier = Arc::new(Barrier::new(Arc::new(
+        warden_storage::memory::MemoryBackend::new(),
+    )));
+    let root = RootKey::generate().expect("root key");
+    barrier.initialize(&root).await.expect("initialize");
+    barrier.unseal(&root).await.expect("unseal");
+    barrier
+}
+
 #[cfg(test)]
 mod tests;

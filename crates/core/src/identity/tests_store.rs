@@ -4,10 +4,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use warden_logical::{Alias, StorageView};
-use warden_storage::memory::MemoryBackend;
 
 use super::*;
-use crate::barrier::{Barrier, RootKey};
+use crate::barrier::Barrier;
 
 pub(super) const K8S: &str = "auth_kubernetes_1a2b3c4d";
 pub(super) const JWT: &str = "auth_jwt_5e6f7a8b";
@@ -29,14 +28,6 @@ pub(super) fn resolver() -> MountResolver {
     })
 }
 
-pub(super) async fn unsealed_barrier() -> Arc<Barrier> {
-    let barrier = Arc::new(Barrier::new(Arc::new(MemoryBackend::new())));
-    let root = RootKey::generate().unwrap();
-    barrier.initialize(&root).await.unwrap();
-    barrier.unseal(&root).await.unwrap();
-    barrier
-}
-
 pub(super) async fn store_over(barrier: &Arc<Barrier>) -> Arc<IdentityStore> {
     let store = Arc::new(IdentityStore::new(BarrierView::new(
         Arc::clone(barrier),
@@ -48,7 +39,7 @@ pub(super) async fn store_over(barrier: &Arc<Barrier>) -> Arc<IdentityStore> {
 }
 
 pub(super) async fn new_store() -> (Arc<IdentityStore>, Arc<Barrier>) {
-    let barrier = unsealed_barrier().await;
+    let barrier = crate::barrier::unsealed_in_memory().await;
     (store_over(&barrier).await, barrier)
 }
 
@@ -289,7 +280,10 @@ async fn login_errors_are_internal_with_vault_messages() {
     );
 
     // Without a resolver every accessor is unknown.
-    let bare = IdentityStore::new(BarrierView::new(unsealed_barrier().await, "sys/identity/"));
+    let bare = IdentityStore::new(BarrierView::new(
+        crate::barrier::unsealed_in_memory().await,
+        "sys/identity/",
+    ));
     let err = bare
         .entity_for_login(&login_alias(K8S, "x", &[]))
         .await

@@ -341,18 +341,10 @@ impl PolicyStore {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use warden_storage::memory::MemoryBackend;
-
     use super::*;
-    use crate::barrier::{Barrier, RootKey};
 
     async fn store() -> PolicyStore {
-        let barrier = Arc::new(Barrier::new(Arc::new(MemoryBackend::new())));
-        let root = RootKey::generate().unwrap();
-        barrier.initialize(&root).await.unwrap();
-        barrier.unseal(&root).await.unwrap();
+        let barrier = crate::barrier::unsealed_in_memory().await;
         PolicyStore::new(BarrierView::new(barrier, "sys/policy/"))
     }
 

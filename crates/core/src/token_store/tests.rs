@@ -1,21 +1,15 @@
 //! Storage names: creation order in new ids, and records written before it still served.
 
-use std::sync::Arc;
-
 use warden_logical::{SecretString, StorageOp, StorageView};
-use warden_storage::memory::MemoryBackend;
 
 use super::*;
-use crate::barrier::{Barrier, RootKey};
 
 const HOUR_NANOS: UnixNanos = 3_600 * 1_000_000_000;
 
 async fn store() -> TokenStore {
-    let barrier = Arc::new(Barrier::new(Arc::new(MemoryBackend::new())));
-    let root = RootKey::generate().unwrap();
-    barrier.initialize(&root).await.unwrap();
-    barrier.unseal(&root).await.unwrap();
-    TokenStore::open(barrier).await.unwrap()
+    TokenStore::open(crate::barrier::unsealed_in_memory().await)
+        .await
+        .unwrap()
 }
 
 fn hour_token() -> NewToken {
