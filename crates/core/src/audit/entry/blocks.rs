@@ -224,6 +224,15 @@ pub(super) fn running_version() -> String {
     format!("v{}+builtin.warden", env!("CARGO_PKG_VERSION"))
 }
 
+/// The running version an entry shows for the mount at `point`: none outside a mount.
+fn running_version_at(point: &str) -> String {
+    if point.is_empty() {
+        String::new()
+    } else {
+        running_version()
+    }
+}
+
 pub(super) fn caller_auth(input: &AuditInput, h: &Hasher<'_>) -> EntryAuth {
     // Without a valid token Vault's `CheckToken` returns no `auth` at all: the presented
     // token then shows only as `request.client_token`.
@@ -265,11 +274,7 @@ pub(super) fn request_block<'a>(input: &'a AuditInput, h: &Hasher<'a>) -> EntryR
     EntryRequest {
         id: input.id.clone(),
         operation: input.operation.as_str(),
-        mount_running_version: if mount.point.is_empty() {
-            String::new()
-        } else {
-            running_version()
-        },
+        mount_running_version: running_version_at(&mount.point),
         mount_point: mount.point,
         mount_type: mount.mount_type,
         mount_accessor: mount.accessor,
@@ -386,11 +391,7 @@ pub(super) fn response_block<'a>(
         auth: resp
             .and_then(|r| r.auth.as_ref())
             .map(|auth| response_auth(auth, h)),
-        mount_running_plugin_version: if mount.point.is_empty() {
-            String::new()
-        } else {
-            running_version()
-        },
+        mount_running_plugin_version: running_version_at(&mount.point),
         mount_point: mount.point,
         mount_type: mount.mount_type,
         mount_accessor: mount.accessor,
