@@ -7,7 +7,7 @@
 use warden_logical::{StorageOp, StorageView};
 
 use super::record::{TokenLease, TokenRecord, UnixNanos, now_nanos};
-use super::{TokenStore, expiry_entry_token, expiry_key, index_put, record_put};
+use super::{NANOS_PER_MINUTE, TokenStore, expiry_entry_token, expiry_key, index_put, record_put};
 use crate::CoreError;
 
 impl TokenStore {
@@ -129,7 +129,7 @@ impl TokenStore {
     /// order; stale index entries (renewed or already revoked tokens) are dropped. Returns
     /// how many tokens were revoked.
     pub async fn sweep_expired(&self, now: UnixNanos) -> Result<usize, CoreError> {
-        let now_minute = now.max(0) / 1_000_000_000 / 60;
+        let now_minute = now.max(0) / NANOS_PER_MINUTE;
         let mut revoked = 0;
         for bucket in self.view().list("expire/time/").await? {
             let Some(minute) = bucket.strip_suffix('/').and_then(|b| b.parse::<i64>().ok()) else {
